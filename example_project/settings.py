@@ -1,0 +1,136 @@
+"""Settings for the example invoicing product that hosts qbo_sync.
+
+Environment variables switch the stack: ``QBO_DB=postgres`` uses PostgreSQL at
+127.0.0.1:5432 (database ``test``), ``QBO_BROKER=redis`` uses django-q2's Redis broker.
+The default is SQLite + the ORM broker + the built-in QBO simulator.
+"""
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("QBO_VAR_DIR", BASE_DIR / "var"))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "example-project-not-secret")
+DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
+ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django_q",
+    "encrypted_model_fields",
+    "qbo_sync",
+    "example_project.billing",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "example_project.urls"
+WSGI_APPLICATION = "example_project.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+if os.environ.get("QBO_DB") == "postgres":
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": os.environ.get("PGDATABASE", "test"),
+            "USER": os.environ.get("PGUSER", "postgres"),
+            "HOST": os.environ.get("PGHOST", "127.0.0.1"),
+            "PORT": os.environ.get("PGPORT", "5432"),
+        }
+    }
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": os.environ.get("QBO_SQLITE", str(VAR_DIR / "db.sqlite3")),
+            # Without these django-q2's scheduler can lock SQLite and run a schedule twice.
+            "OPTIONS": {
+                "timeout": 20,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL;",
+            },
+        }
+    }
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_PASSWORD_VALIDATORS = []
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+
+# A development key. Production hosts load theirs from the environment.
+FIELD_ENCRYPTION_KEY = os.environ.get(
+    "FIELD_ENCRYPTION_KEY", "kkNzKcjfNr-ZLA_Yky64jVsaoGg_Vsw1-v7HE768uM4="
+)
+
+Q_CLUSTER = {
+    "name": "qbo_sync_example",
+    "workers": 2,
+    "timeout": 120,
+    "retry": 180,
+    "max_attempts": 1,
+    "catch_up": False,
+    "orm": "default",
+    "sync": os.environ.get("QBO_Q_SYNC") == "1",
+}
+if os.environ.get("QBO_BROKER") == "redis":
+    Q_CLUSTER.pop("orm")
+    Q_CLUSTER["redis"] = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+
+QBO_SYNC = {
+    "ENVIRONMENT": os.environ.get("QBO_ENVIRONMENT", "simulator"),
+    "SIMULATOR_URL": os.environ.get("QBO_SIMULATOR_URL", "http://127.0.0.1:8765"),
+    "CLIENT_ID": os.environ.get("QBO_CLIENT_ID", "simulator-client-id"),
+    "CLIENT_SECRET": os.environ.get("QBO_CLIENT_SECRET", "simulator-client-secret"),
+    "REDIRECT_URI": os.environ.get("QBO_REDIRECT_URI") or None,
+    "ADAPTERS": {
+        "contact": "example_project.billing.qbo.ContactAdapter",
+        "invoice": "example_project.billing.qbo.InvoiceAdapter",
+        "payment": "example_project.billing.qbo.PaymentAdapter",
+        "credit_memo": "example_project.billing.qbo.CreditMemoAdapter",
+        "refund": "example_project.billing.qbo.RefundAdapter",
+    },
+    "WORKSPACE_RESOLVER": "example_project.billing.qbo.workspace_for_request",
+    "PERMISSION_CHECK": "example_project.billing.qbo.can_manage_integration",
+    "WEBHOOK_VERIFIER_TOKEN": os.environ.get("QBO_WEBHOOK_VERIFIER", "simulator-verifier-token"),
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"qbo_sync": {"handlers": ["console"], "level": "WARNING"}},
+}

@@ -1,0 +1,122 @@
+"""The host-facing contract. A host writes one small module with one adapter per kind
+of object and names them in ``QBO_SYNC["ADAPTERS"]``::
+
+    QBO_SYNC = {"ADAPTERS": {
+        "contact": "billing.qbo.ContactAdapter",
+        "invoice": "billing.qbo.InvoiceAdapter",
+        "payment": "billing.qbo.PaymentAdapter",
+        "credit_memo": "billing.qbo.CreditMemoAdapter",
+        "refund": "billing.qbo.RefundAdapter",
+    }}
+
+Each adapter names its model (``"app_label.Model"``), says which workspace an object
+belongs to, turns an object into neutral data (:mod:`qbo_sync.data`), and, for
+invoices, applies what comes back from QBO.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any, ClassVar
+
+from django.apps import apps
+from django.db import models
+from django.utils.module_loading import import_string
+
+from . import data
+from .conf import app_settings
+from .exceptions import ConfigurationError
+
+KINDS = ("contact", "invoice", "payment", "credit_memo", "refund")
+
+
+class BaseAdapter:
+    """Common part of every adapter."""
+
+    #: ``"app_label.ModelName"`` of the host model this adapter covers.
+    model: ClassVar[str] = ""
+    #: Host fields whose change should trigger a push (None: any save).
+    watched_fields: ClassVar[tuple[str, ...] | None] = None
+
+    def get_model(self) -> type[models.Model]:
+        return apps.get_model(self.model)
+
+    def workspace_of(self, obj: Any) -> str:
+        """The workspace key the object belongs to."""
+        raise NotImplementedError
+
+    def should_sync(self, obj: Any) -> bool:
+        """Whether the object is in a state that syncs at all."""
+        return True
+
+
+class ContactAdapter(BaseAdapter):
+    def to_data(self, obj: Any) -> data.ContactData:
+        raise NotImplementedError
+
+
+class InvoiceAdapter(BaseAdapter):
+    def to_data(self, obj: Any) -> data.InvoiceData:
+        raise NotImplementedError
+
+    def status_of(self, obj: Any) -> str:
+        """One of ``draft``, ``sent``, ``paid``, ``void``."""
+        raise NotImplementedError
+
+    def contact_of(self, obj: Any) -> Any:
+        """The host contact object the invoice is billed to."""
+        raise NotImplementedError
+
+    def mark_paid(self, obj: Any, *, paid_at: Any, source: str = "quickbooks") -> None:
+        """Mark the invoice paid because QBO says its balance is 0."""
+        raise NotImplementedError
+
+    def record_payment(self, obj: Any, payment: data.PulledPayment) -> Any | None:
+        """Record a payment made in QBO. Return the host payment, or None if the host
+        does not record pulled payments."""
+        return None
+
+
+class PaymentAdapter(BaseAdapter):
+    def to_data(self, obj: Any) -> data.PaymentData:
+        raise NotImplementedError
+
+    def invoice_of(self, obj: Any) -> Any:
+        raise NotImplementedError
+
+
+class CreditMemoAdapter(BaseAdapter):
+    def to_data(self, obj: Any) -> data.CreditMemoData:
+        raise NotImplementedError
+
+
+class RefundAdapter(BaseAdapter):
+    def to_data(self, obj: Any) -> data.RefundData:
+        raise NotImplementedError
+
+
+@cache
+def _load(path: str) -> BaseAdapter:
+    try:
+        cls = import_string(path)
+    except ImportError as err:
+        raise ConfigurationError(
+            f"QBO_SYNC['ADAPTERS'] names {path!r}, which cannot be imported: {err}"
+        ) from err
+    return cls()
+
+
+def get_adapter(kind: str) -> BaseAdapter | None:
+    """The configured adapter for ``kind``, or None if the host has none."""
+    path = (app_settings.ADAPTERS or {}).get(kind)
+    return _load(path) if path else None
+
+
+def adapter_for_model(model: type[models.Model]) -> tuple[str, BaseAdapter] | None:
+    """(kind, adapter) covering ``model``, if any."""
+    label = model._meta.label_lower
+    for kind in KINDS:
+        adapter = get_adapter(kind)
+        if adapter is not None and adapter.model.lower() == label:
+            return kind, adapter
+    return None

@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+
+
+class QBOSyncConfig(AppConfig):
+    name = "qbo_sync"
+    verbose_name = "QuickBooks Online sync"
+    # Explicit, so the host's DEFAULT_AUTO_FIELD never creates phantom migrations.
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401  (registers system checks)

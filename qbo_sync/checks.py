@@ -1,0 +1,1 @@
+"""System checks (ids ``qbo_sync.E001``…)."""

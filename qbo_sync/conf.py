@@ -1,0 +1,128 @@
+"""The one place that reads the host's ``QBO_SYNC`` settings dict.
+
+Every key is documented in README.md ("Settings"). Values are read lazily on each
+access, so ``override_settings(QBO_SYNC={...})`` works in tests.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings as django_settings
+from django.core.signals import setting_changed
+from django.utils.module_loading import import_string
+
+#: QBO's production and sandbox hosts (reference qbo-api.md §1.1, §2.1).
+ENVIRONMENTS: dict[str, dict[str, str]] = {
+    "production": {
+        "api_base": "https://quickbooks.api.intuit.com",
+        "authorize_url": "https://appcenter.intuit.com/connect/oauth2",
+        "token_url": "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer",
+        "revoke_url": "https://developer.api.intuit.com/v2/oauth2/tokens/revoke",
+    },
+    "sandbox": {
+        "api_base": "https://sandbox-quickbooks.api.intuit.com",
+        "authorize_url": "https://appcenter.intuit.com/connect/oauth2",
+        "token_url": "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer",
+        "revoke_url": "https://developer.api.intuit.com/v2/oauth2/tokens/revoke",
+    },
+}
+
+#: Minor versions below 75 are ignored by QBO since 2025-08-01 (qbo-api.md §2.3).
+MIN_MINOR_VERSION = 75
+
+DEFAULTS: dict[str, Any] = {
+    # "simulator" | "sandbox" | "production"
+    "ENVIRONMENT": "simulator",
+    # Base URL of the QBO simulator when ENVIRONMENT is "simulator".
+    "SIMULATOR_URL": "http://127.0.0.1:8765",
+    "CLIENT_ID": "",
+    "CLIENT_SECRET": "",
+    # Absolute URL Intuit redirects back to; None builds it from the request.
+    "REDIRECT_URI": None,
+    "SCOPES": ["com.intuit.quickbooks.accounting"],
+    "MINOR_VERSION": 75,
+    # Seconds: (connect, read).
+    "TIMEOUT": (5, 60),
+    # Refresh the access token when it has less than this many seconds left.
+    "REFRESH_MARGIN": 300,
+    # How long an OAuth state value stays valid, in seconds.
+    "STATE_TTL": 600,
+    # Dotted paths of the host's adapters, by kind.
+    "ADAPTERS": {},
+    # Callable (dotted path) request -> workspace key (str). Default: "default".
+    "WORKSPACE_RESOLVER": "qbo_sync.permissions.default_workspace",
+    # Callable (dotted path) (user, workspace) -> bool. Default: staff users.
+    "PERMISSION_CHECK": "qbo_sync.permissions.default_permission",
+    # Where to send the browser after the OAuth callback (a URL or URL name).
+    "CONNECT_DONE_URL": "/admin/qbo_sync/connection/",
+    # Pull catch-up period in minutes.
+    "POLL_INTERVAL_MINUTES": 10,
+    "RETRY": {"AUTO_RETRIES": 3, "BASE_DELAY": 60, "MAX_ATTEMPTS": 5},
+    "WEBHOOK_VERIFIER_TOKEN": "",
+    "WEBHOOKS_ENABLED": False,
+    # Client-side limits per realm (qbo-api.md §3).
+    "RATE_LIMIT_PER_MINUTE": 450,
+    "MAX_CONCURRENT": 10,
+}
+
+
+class Settings:
+    """Lazy view over ``settings.QBO_SYNC`` merged with :data:`DEFAULTS`."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, Any] | None = None
+
+    @property
+    def user_settings(self) -> dict[str, Any]:
+        if self._cache is None:
+            self._cache = dict(getattr(django_settings, "QBO_SYNC", None) or {})
+        return self._cache
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in DEFAULTS:
+            raise AttributeError(f"Unknown QBO_SYNC setting {name!r}")
+        value = self.user_settings.get(name, DEFAULTS[name])
+        if name == "RETRY":
+            value = {**DEFAULTS["RETRY"], **(value or {})}
+        return value
+
+    def reload(self) -> None:
+        self._cache = None
+
+    # Derived values -------------------------------------------------------
+
+    def endpoints(self) -> dict[str, str]:
+        """API base and OAuth URLs for the configured environment."""
+        env = self.ENVIRONMENT
+        if env == "simulator":
+            base = self.SIMULATOR_URL.rstrip("/")
+            return {
+                "api_base": base,
+                "authorize_url": f"{base}/connect/oauth2",
+                "token_url": f"{base}/oauth2/v1/tokens/bearer",
+                "revoke_url": f"{base}/v2/oauth2/tokens/revoke",
+            }
+        if env not in ENVIRONMENTS:
+            from .exceptions import ConfigurationError
+
+            raise ConfigurationError(
+                f"QBO_SYNC['ENVIRONMENT'] is {env!r}: set it to 'simulator', 'sandbox' "
+                "or 'production'."
+            )
+        return ENVIRONMENTS[env]
+
+    def callable(self, name: str) -> Any:
+        value = getattr(self, name)
+        return import_string(value) if isinstance(value, str) else value
+
+
+app_settings = Settings()
+
+
+def _reload(*, setting: str, **kwargs: Any) -> None:
+    if setting == "QBO_SYNC":
+        app_settings.reload()
+
+
+setting_changed.connect(_reload, dispatch_uid="qbo_sync.conf.reload")

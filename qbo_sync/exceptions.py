@@ -1,0 +1,267 @@
+"""Exceptions, grouped by how the caller must react.
+
+=====================  ==============================================================
+group                  reaction
+=====================  ==============================================================
+ReconnectRequired      a person must reconnect the company; park the work
+TransientError         retry later with backoff (Throttled: wait about 60 s)
+StaleObjectError       re-read the record and retry once
+ValidationError        QBO rejected the data; fix it, then retry by hand
+NotFoundError          the referenced record is gone or inactive; re-resolve it
+ConfigurationError     a setting is wrong or missing; fix it, then retry by hand
+MappingError           host data cannot be expressed in QBO; fix the data or a mapping
+=====================  ==============================================================
+
+Every error carries the QBO fault ``code``, ``message``, ``detail``, ``element``,
+the HTTP ``status_code`` and the ``intuit_tid`` Intuit support asks for, plus a
+``fix``: what the user should do, in words (DESIGN.md invariant 6).
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ImproperlyConfigured
+
+
+class QBOSyncError(Exception):
+    """Root of every error raised by qbo_sync."""
+
+    #: What the user should do about it; subclasses and raisers refine it.
+    default_fix = ""
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        code: str = "",
+        detail: str = "",
+        element: str = "",
+        status_code: int | None = None,
+        intuit_tid: str = "",
+        fault_type: str = "",
+        fix: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.detail = detail
+        self.element = element
+        self.status_code = status_code
+        self.intuit_tid = intuit_tid
+        self.fault_type = fault_type
+        self.fix = fix or self.default_fix
+
+    def __str__(self) -> str:
+        parts = []
+        if self.code:
+            parts.append(f"[{self.code}]")
+        parts.append(self.message or self.__class__.__name__)
+        if self.detail and self.detail != self.message:
+            parts.append(f"- {self.detail}")
+        if self.element:
+            parts.append(f"(field {self.element})")
+        if self.intuit_tid:
+            parts.append(f"(intuit_tid {self.intuit_tid})")
+        return " ".join(parts)
+
+    def as_dict(self) -> dict[str, object]:
+        """A JSON-friendly form for logs, Sync Health and API responses."""
+        return {
+            "type": self.__class__.__name__,
+            "code": self.code,
+            "message": self.message,
+            "detail": self.detail,
+            "element": self.element,
+            "status_code": self.status_code,
+            "intuit_tid": self.intuit_tid,
+            "fix": self.fix,
+        }
+
+
+# Reconnect ----------------------------------------------------------------
+
+
+class ReconnectRequired(QBOSyncError):
+    """The grant is gone or unusable; a person must connect the company again."""
+
+    default_fix = "Reconnect QuickBooks: Settings → QuickBooks → Reconnect."
+
+
+class AuthenticationFailed(ReconnectRequired):
+    """401 (100 / 3200). The client refreshes once before letting this escape."""
+
+
+class TokenRefreshFailed(ReconnectRequired):
+    """The token endpoint answered ``invalid_grant``: revoked, expired or superseded."""
+
+
+class CompanyUnavailable(ReconnectRequired):
+    """The company's subscription lapsed or it was cancelled (6190, 007001)."""
+
+    default_fix = (
+        "The QuickBooks company is not active (subscription lapsed or wrong environment). "
+        "Check the subscription in QuickBooks, then reconnect."
+    )
+
+
+# Transient -------------------------------------------------------------------
+
+
+class TransientError(QBOSyncError):
+    """Worth retrying later with backoff: network trouble, 5xx, throttling."""
+
+    default_fix = "Nothing to do: the sync retries by itself."
+
+
+class NetworkError(TransientError):
+    """Connection failed or timed out; the request may or may not have been applied."""
+
+
+class ServerError(TransientError):
+    """QBO answered 5xx; the request may or may not have been applied."""
+
+
+class Throttled(TransientError):
+    """429 / 3001: QBO's per-realm limit was reached; wait about 60 s (qbo-api.md §3)."""
+
+
+# Stale -----------------------------------------------------------------------
+
+
+class StaleObjectError(QBOSyncError):
+    """5010: the SyncToken is stale because someone changed the record in QBO."""
+
+    default_fix = "The record changed in QuickBooks; the sync re-reads it and retries once."
+
+
+# Validation --------------------------------------------------------------------
+
+
+class ValidationError(QBOSyncError):
+    """QBO rejected the data (2000-4999, 5000-9999). Retrying unchanged will fail again."""
+
+    default_fix = "Correct the record named in the error, then retry it from Sync Health."
+
+
+class DuplicateNameError(ValidationError):
+    """6240: DisplayName is already used by a customer, vendor or employee."""
+
+    default_fix = (
+        "Another customer, vendor or employee in QuickBooks already uses this name. "
+        "Rename the contact, or give it the same email as the QuickBooks customer so "
+        "they are linked."
+    )
+
+
+class DuplicateDocNumberError(ValidationError):
+    """6140: the DocNumber is already used by another transaction."""
+
+    default_fix = (
+        "This invoice number is already used in QuickBooks. Renumber the invoice, or set "
+        "Settings → Invoice number strategy to 'QuickBooks numbers'."
+    )
+
+
+class AmountMismatchError(ValidationError):
+    """6070: line Amount differs from round(Qty × UnitPrice, 2)."""
+
+
+class BusinessRuleError(ValidationError):
+    """6000: a business validation error; the detail says which rule."""
+
+
+class PeriodClosedError(ValidationError):
+    """6210: the transaction date falls in a closed books period."""
+
+    default_fix = (
+        "The date falls in a closed period in QuickBooks. Change the date, or ask the "
+        "accountant to move the closing date."
+    )
+
+
+class DepositedTransactionError(ValidationError):
+    """6540: the payment is already part of a bank deposit."""
+
+    default_fix = "Remove the payment from its bank deposit in QuickBooks, then retry."
+
+
+class InvalidReferenceError(ValidationError):
+    """2500: a referenced id (item, tax code, account, customer) does not exist."""
+
+    default_fix = (
+        "A referenced item, tax code, account or customer does not exist in QuickBooks. "
+        "Reload the lists in Settings and choose again."
+    )
+
+
+class QueryError(ValidationError):
+    """4000 / 4001 / 4002: the query was rejected."""
+
+
+class DuplicateRequestError(QBOSyncError):
+    """600: the requestid was already used; the write was done before. Look it up."""
+
+
+# Not found -----------------------------------------------------------------------
+
+
+class NotFoundError(QBOSyncError):
+    """610 or HTTP 404: the record is deleted or inactive in QBO."""
+
+    default_fix = (
+        "The record is deleted or inactive in QuickBooks. Reactivate it there, or choose "
+        "another one."
+    )
+
+
+# Configuration ---------------------------------------------------------------------
+
+
+class ConfigurationError(QBOSyncError, ImproperlyConfigured):
+    """A setting is missing or wrong. The message names the setting."""
+
+    default_fix = "Fix the setting named in the message."
+
+
+class PermissionDenied(ConfigurationError):
+    """5020: the company or connecting user lacks a permission or feature."""
+
+    default_fix = (
+        "The QuickBooks user who connected lacks permission for this. Reconnect as a "
+        "QuickBooks admin, or turn the feature on in QuickBooks."
+    )
+
+
+class MappingError(QBOSyncError):
+    """Host data cannot be expressed in QBO (found before any call is made)."""
+
+    default_fix = "Fix the record or the mapping named in the message."
+
+
+#: QBO fault codes → exception class (qbo-api.md §4.2). Codes are matched as
+#: strings without leading zeros ("007001" → "7001"); messages change, codes do not.
+FAULT_CODES: dict[str, type[QBOSyncError]] = {
+    "100": AuthenticationFailed,
+    "3200": AuthenticationFailed,
+    "120": ReconnectRequired,
+    "3100": ReconnectRequired,
+    "7001": CompanyUnavailable,
+    "6190": CompanyUnavailable,
+    "3001": Throttled,
+    "600": DuplicateRequestError,
+    "610": NotFoundError,
+    "2020": ValidationError,
+    "2170": ValidationError,
+    "2500": InvalidReferenceError,
+    "4000": QueryError,
+    "4001": QueryError,
+    "4002": QueryError,
+    "500": ValidationError,
+    "5010": StaleObjectError,
+    "5020": PermissionDenied,
+    "6000": BusinessRuleError,
+    "6070": AmountMismatchError,
+    "6140": DuplicateDocNumberError,
+    "6210": PeriodClosedError,
+    "6240": DuplicateNameError,
+    "6540": DepositedTransactionError,
+}

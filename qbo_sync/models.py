@@ -1,0 +1,280 @@
+"""qbo_sync's own tables. Host rows are referenced by content type + id, never by FK,
+so these migrations never depend on the host's apps (DESIGN.md, "Coupling")."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.utils import timezone
+from encrypted_model_fields.fields import EncryptedCharField, EncryptedTextField
+
+#: Plaintext stored encrypted on every connection. Reading it back proves the
+#: configured FIELD_ENCRYPTION_KEY can decrypt the tokens: with a wrong key the field
+#: library silently returns ciphertext instead of failing (checks.E003).
+KEY_CANARY = "qbo_sync:key-canary:v1"
+
+
+class Connection(models.Model):
+    """One workspace ↔ one QBO company (realm), its tokens and its sync settings."""
+
+    class Status(models.TextChoices):
+        CONNECTED = "connected", "Connected"
+        ERROR = "error", "Needs reconnect"
+        DISCONNECTED = "disconnected", "Disconnected"
+
+    class NumberStrategy(models.TextChoices):
+        APP = "app", "Use our invoice numbers"
+        QBO = "qbo", "Let QuickBooks number invoices"
+
+    workspace = models.CharField(max_length=100, unique=True)
+    realm_id = models.CharField(max_length=32, blank=True)
+    company_name = models.CharField(max_length=1024, blank=True)
+    environment = models.CharField(max_length=20, default="simulator")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DISCONNECTED)
+    status_reason = models.TextField(blank=True)
+
+    # Tokens are opaque strings of 1 KB or more (qbo-api.md §1.4): TEXT, encrypted.
+    access_token = EncryptedTextField(blank=True, default="")
+    refresh_token = EncryptedTextField(blank=True, default="")
+    key_canary = EncryptedCharField(max_length=64, blank=True, default="")
+    access_token_expires_at = models.DateTimeField(null=True, blank=True)
+    refresh_token_expires_at = models.DateTimeField(null=True, blank=True)
+    # The refresh-token chain's 5-year cap (qbo-api.md §1.5).
+    refresh_token_hard_expires_at = models.DateTimeField(null=True, blank=True)
+    token_refreshed_at = models.DateTimeField(null=True, blank=True)
+
+    connected_at = models.DateTimeField(null=True, blank=True)
+    connected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    disconnected_at = models.DateTimeField(null=True, blank=True)
+
+    # What CompanyInfo and Preferences say (country, multicurrency, tax setup, …).
+    capabilities = models.JSONField(default=dict, blank=True)
+    capabilities_fetched_at = models.DateTimeField(null=True, blank=True)
+
+    # Settings chosen by the workspace admin from lists loaded from QBO.
+    invoice_number_strategy = models.CharField(
+        max_length=10, choices=NumberStrategy.choices, default=NumberStrategy.APP
+    )
+    default_item_id = models.CharField(max_length=32, blank=True)
+    default_item_name = models.CharField(max_length=255, blank=True)
+    default_tax_code_id = models.CharField(max_length=32, blank=True)
+    default_tax_code_name = models.CharField(max_length=255, blank=True)
+    default_deposit_account_id = models.CharField(max_length=32, blank=True)
+    default_deposit_account_name = models.CharField(max_length=255, blank=True)
+    ar_account_id = models.CharField(max_length=32, blank=True)
+    ar_account_name = models.CharField(max_length=255, blank=True)
+    minor_version = models.PositiveIntegerField(default=75)
+
+    # Change Data Capture cursor for the pull catch-up (qbo-api.md §6).
+    cdc_cursor = models.DateTimeField(null=True, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["workspace"]
+
+    def __str__(self) -> str:
+        company = self.company_name or self.realm_id or "no company"
+        return f"{self.workspace} ↔ {company} ({self.get_status_display()})"
+
+    def __repr__(self) -> str:
+        # Never include tokens (DESIGN.md invariant 5).
+        return f"<Connection {self.workspace!r} realm={self.realm_id!r} status={self.status}>"
+
+    @property
+    def is_connected(self) -> bool:
+        return self.status == self.Status.CONNECTED
+
+    def access_token_valid_for(self, margin: int = 0) -> bool:
+        """Whether the access token is still good ``margin`` seconds from now."""
+        if not self.access_token or not self.access_token_expires_at:
+            return False
+        return self.access_token_expires_at > timezone.now() + timedelta(seconds=margin)
+
+
+class OAuthState(models.Model):
+    """A single-use, expiring ``state`` bound to the user and workspace that started
+    the connect flow (CSRF protection for the OAuth callback)."""
+
+    state = models.CharField(max_length=64, unique=True)
+    workspace = models.CharField(max_length=100)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
+        related_name="+",
+    )
+    redirect_uri = models.URLField(max_length=500)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"OAuth state for {self.workspace}"
+
+
+class ItemMapping(models.Model):
+    """Host line category → QBO item."""
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="item_mappings")
+    category = models.CharField(max_length=100)
+    item_id = models.CharField(max_length=32)
+    item_name = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "category"], name="qbo_item_mapping_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.category} → {self.item_name or self.item_id}"
+
+
+class TaxMapping(models.Model):
+    """Host tax rate (its key, e.g. ``"20.00"`` or a name) → QBO tax code."""
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="tax_mappings")
+    tax_rate = models.CharField(max_length=100)
+    tax_code_id = models.CharField(max_length=32)
+    tax_code_name = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "tax_rate"], name="qbo_tax_mapping_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tax_rate} → {self.tax_code_name or self.tax_code_id}"
+
+
+class EntityLink(models.Model):
+    """A host object ↔ the QBO record it is synced to."""
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="links")
+    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, related_name="+")
+    object_id = models.CharField(max_length=64)
+    # A contact billed in two currencies needs two QBO customers (qbo-api.md §5.9).
+    variant = models.CharField(max_length=16, blank=True, default="")
+    qbo_type = models.CharField(max_length=32)
+    qbo_id = models.CharField(max_length=32, blank=True)
+    sync_token = models.CharField(max_length=32, blank=True)
+    doc_number = models.CharField(max_length=32, blank=True)
+    content_hash = models.CharField(max_length=64, blank=True)
+    qbo_status = models.CharField(max_length=20, blank=True, default="active")
+    exchange_rate = models.DecimalField(max_digits=20, decimal_places=10, null=True, blank=True)
+    exchange_rate_source = models.CharField(max_length=50, blank=True)
+    exchange_rate_at = models.DateTimeField(null=True, blank=True)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "content_type", "object_id", "variant"],
+                name="qbo_entity_link_unique",
+            )
+        ]
+        indexes = [models.Index(fields=["connection", "qbo_type", "qbo_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.content_type.model} {self.object_id} → {self.qbo_type} {self.qbo_id or '?'}"
+
+
+class SyncJob(models.Model):
+    """One sync intent: the outbox row written in the host's transaction, and the
+    record Sync Health shows."""
+
+    class Direction(models.TextChoices):
+        PUSH = "push", "Push to QuickBooks"
+        PULL = "pull", "Pull from QuickBooks"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        PARKED = "parked", "Waiting for reconnect"
+        SKIPPED = "skipped", "Skipped"
+
+    connection = models.ForeignKey(
+        Connection, null=True, blank=True, on_delete=models.CASCADE, related_name="jobs"
+    )
+    workspace = models.CharField(max_length=100, db_index=True)
+    content_type = models.ForeignKey(
+        ContentType, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    object_id = models.CharField(max_length=64, blank=True)
+    entity = models.CharField(max_length=32)  # contact, invoice, payment, credit_memo, refund
+    action = models.CharField(max_length=32)  # create, update, void, sync_payment, pull_payment…
+    direction = models.CharField(max_length=8, choices=Direction.choices, default=Direction.PUSH)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    max_attempts = models.PositiveIntegerField(default=5)
+    next_attempt_at = models.DateTimeField(default=timezone.now, db_index=True)
+    claimed_by = models.CharField(max_length=100, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    request_id = models.CharField(max_length=50, blank=True)
+    error = models.JSONField(default=dict, blank=True)
+    error_message = models.TextField(blank=True)
+    payload = models.JSONField(default=dict, blank=True)  # masked
+    response = models.JSONField(default=dict, blank=True)  # masked
+    qbo_id = models.CharField(max_length=32, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.direction} {self.entity} {self.action} #{self.pk} ({self.status})"
+
+
+class SyncAttempt(models.Model):
+    """One try at a job, append-only."""
+
+    job = models.ForeignKey(SyncJob, on_delete=models.CASCADE, related_name="attempt_log")
+    number = models.PositiveIntegerField()
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    ok = models.BooleanField(default=False)
+    error = models.JSONField(default=dict, blank=True)
+    intuit_tid = models.CharField(max_length=100, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["job", "number"]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number} of job {self.job_id}"
+
+
+class WebhookEvent(models.Model):
+    """Every webhook delivery, stored raw before anything else happens."""
+
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    headers = models.JSONField(default=dict, blank=True)
+    body = models.TextField()
+    verified = models.BooleanField(default=False)
+    envelope = models.CharField(max_length=20, blank=True)  # legacy | cloudevents
+    realm_ids = models.JSONField(default=list, blank=True)
+    processed = models.BooleanField(default=False)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"webhook {self.pk} at {self.received_at:%Y-%m-%d %H:%M:%S}"

@@ -1,0 +1,13 @@
+"""URLs the host includes, e.g. ``path("qbo/", include("qbo_sync.urls"))``."""
+
+from django.urls import path
+
+from . import views
+
+app_name = "qbo_sync"
+
+urlpatterns = [
+    path("connect/", views.connect, name="connect"),
+    path("callback/", views.callback, name="callback"),
+    path("disconnect/", views.disconnect, name="disconnect"),
+]

@@ -1,0 +1,10 @@
+"""Test settings: the example project, with django-q2 running tasks inline.
+
+``QBO_DB=postgres`` / ``QBO_BROKER=redis`` switch the stack as in the example project.
+"""
+
+from example_project.settings import *  # noqa: F403
+from example_project.settings import Q_CLUSTER
+
+Q_CLUSTER = {**Q_CLUSTER, "sync": True}  # django-q2 reads this once, at import
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
