@@ -1,0 +1,168 @@
+"""Host lines → QBO sales lines, shared by Invoice, CreditMemo and RefundReceipt
+(qbo-api.md §5.2 "Line types"; §5.4 and §5.5 use the same shapes)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from ..data import LineData
+from ..exceptions import ConfigurationError, MappingError
+from .context import MappingContext
+from .text import clip, line_amount, problem, round_money
+
+DESCRIPTION_MAX = 4000
+US_TAX_CODES = ("TAX", "NON")
+
+DISCOUNT_FIX = (
+    "turn on discounts in QuickBooks (Account and settings → Sales → Sales form content "
+    "→ Discount), then reload the company settings"
+)
+
+
+def resolve_item(line: LineData, ctx: MappingContext) -> str:
+    """The QBO Item Id for a line: its category's mapping, else the Default Item.
+
+    Always an explicit ItemRef: a line without one is documentation only (§5.2).
+    """
+    category = (line.category or "").strip()
+    item_id = ctx.item_map.get(category) if category else None
+    if item_id:
+        return item_id
+    if ctx.default_item_id:
+        return ctx.default_item_id
+    what = "Default Item is not set"
+    if category:
+        what = f"{what} and line category {category!r} is not mapped"
+    fix = "Settings → Default Item" + (" or Settings → Item mappings" if category else "")
+    raise problem(ConfigurationError, what, fix)
+
+
+def _rate_value(key: str) -> Decimal | None:
+    """The numeric value of a rate key ("20", "20.00", "20%"), or ``None``."""
+    try:
+        value = Decimal(key.strip().rstrip("%").strip())
+    except (InvalidOperation, ValueError):
+        return None
+    return value if value.is_finite() else None
+
+
+def _lookup_tax(tax_map: Mapping[str, str], key: str) -> str | None:
+    """``tax_map[key]``, also matching numerically equal keys ("20" ↔ "20.00")."""
+    if key in tax_map:
+        return tax_map[key]
+    value = _rate_value(key)
+    if value is None:
+        return None
+    for candidate in sorted(tax_map):
+        if _rate_value(candidate) == value:
+            return tax_map[candidate]
+    return None
+
+
+def resolve_tax_code(line: LineData, ctx: MappingContext) -> str:
+    """The line's ``TaxCodeRef`` value (qbo-api.md §5.2 "Tax: US vs non-US").
+
+    US (AST): the pseudo-code ``TAX`` or ``NON``: the tax mapping if there is one,
+    else ``NON`` for an empty or zero rate and ``TAX`` for any other rate.
+    Non-US: a real TaxCode Id from the tax mapping, else the Default Tax Code.
+    """
+    key = (line.tax_rate or "").strip()
+    mapped = _lookup_tax(ctx.tax_map, key)
+    if ctx.is_us:
+        if mapped:
+            code = mapped.strip().upper()
+            if code not in US_TAX_CODES:
+                raise problem(
+                    ConfigurationError,
+                    f"Tax mapping for rate {key!r} is {mapped!r}, but a US company only "
+                    "takes TAX or NON on lines",
+                    "Settings → Tax mappings",
+                )
+            return code
+        value = _rate_value(key) if key else Decimal(0)
+        return "NON" if value is not None and value == 0 else "TAX"
+    if mapped:
+        return mapped
+    if ctx.default_tax_code_id:
+        return ctx.default_tax_code_id
+    # Every non-US line needs a real code, or QBO answers 6000 (qbo-api.md §5.2).
+    if key:
+        raise problem(
+            MappingError, f"Tax rate {key} is not mapped", "Settings → Tax mappings"
+        )
+    raise problem(
+        ConfigurationError,
+        "A line has no tax rate and Default Tax Code is not set",
+        "Settings → Default Tax Code or Settings → Tax mappings",
+    )
+
+
+def line_discount(line: LineData) -> Decimal:
+    """The line's discount rounded to cents (0 when absent)."""
+    discount = line.discount if isinstance(line.discount, Decimal) else Decimal(0)
+    return round_money(discount)
+
+
+def sales_lines(
+    lines: Sequence[LineData], ctx: MappingContext, *, what: str = "The record"
+) -> list[dict[str, Any]]:
+    """``SalesItemLineDetail`` lines in host order (``LineNum`` 1, 2, …), plus one
+    amount-based ``DiscountLineDetail`` line for the sum of the per-line discounts.
+
+    Discounts never change a line's ``Amount``: Amount must equal
+    round(Qty × UnitPrice, 2) or QBO answers 6070 (qbo-api.md §4.2).
+    Expects data that passed the preflight checks.
+    """
+    result: list[dict[str, Any]] = []
+    for number, line in enumerate(lines, start=1):
+        detail = {
+            "ItemRef": {"value": resolve_item(line, ctx)},
+            "Qty": line.quantity,
+            "UnitPrice": line.unit_price,
+            "TaxCodeRef": {"value": resolve_tax_code(line, ctx)},
+        }
+        entry: dict[str, Any] = {
+            "LineNum": number,
+            "DetailType": "SalesItemLineDetail",
+            "Amount": line_amount(line.quantity, line.unit_price),
+        }
+        description = clip((line.description or "").strip(), DESCRIPTION_MAX)
+        if description:
+            entry["Description"] = description
+        entry["SalesItemLineDetail"] = detail
+        result.append(entry)
+    discount_line = discount_payload(lines, ctx, line_num=len(result) + 1, what=what)
+    if discount_line:
+        result.append(discount_line)
+    return result
+
+
+def discount_payload(
+    lines: Sequence[LineData], ctx: MappingContext, *, line_num: int, what: str = "The record"
+) -> dict[str, Any] | None:
+    """One transaction-level discount line for the summed line discounts, or ``None``.
+
+    QBO takes at most one discount line and only with ``AllowDiscount`` on (§5.2).
+    """
+    total = sum((line_discount(line) for line in lines), Decimal("0.00"))
+    if total == 0:
+        return None
+    if not ctx.allow_discount:
+        raise problem(MappingError, f"{what} has line discounts", DISCOUNT_FIX)
+    detail: dict[str, Any] = {"PercentBased": False}
+    if ctx.discount_account_id:
+        detail["DiscountAccountRef"] = {"value": ctx.discount_account_id}
+    return {
+        "LineNum": line_num,
+        "DetailType": "DiscountLineDetail",
+        "Amount": total,
+        "DiscountLineDetail": detail,
+    }
+
+
+def lines_total(lines: Sequence[LineData]) -> Decimal:
+    """What the record totals before tax: line amounts minus discounts."""
+    gross = sum((line_amount(ln.quantity, ln.unit_price) for ln in lines), Decimal("0.00"))
+    return gross - sum((line_discount(ln) for ln in lines), Decimal("0.00"))
