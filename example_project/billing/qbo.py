@@ -1,0 +1,286 @@
+"""How this product plugs into qbo_sync: one adapter per synced model, plus the two host
+hooks named in settings (which workspace a request acts on, who may manage the
+integration). See qbo_sync/adapters.py for the contract."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+
+from qbo_sync import adapters
+from qbo_sync.data import (
+    AddressData,
+    ContactData,
+    CreditMemoData,
+    InvoiceData,
+    LineData,
+    PaymentData,
+    PulledPayment,
+    RefundData,
+)
+
+from .models import Contact, CreditMemo, Invoice, Membership, Payment, Refund, Workspace
+
+DEFAULT_WORKSPACE = "default"
+SESSION_KEY = "billing_workspace"
+
+
+def _lines(document: Any) -> tuple[LineData, ...]:
+    return tuple(
+        LineData(
+            description=line.description,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            category=line.category,
+            tax_rate=line.tax_rate_key,  # "20.00", "8.25", "0.00": stable mapping keys
+            discount=line.discount,
+        )
+        for line in document.lines.all()
+    )
+
+
+def _key(pk: int | None) -> str:
+    return "" if pk is None else str(pk)
+
+
+class ContactAdapter(adapters.ContactAdapter):
+    model = "billing.Contact"
+    # Saves that touch nothing QuickBooks keeps don't queue a push.
+    watched_fields = (
+        "display_name", "company_name", "email", "phone", "address_line1", "address_line2",
+        "city", "region", "postal_code", "country", "currency",
+    )
+
+    def workspace_of(self, obj: Contact) -> str:
+        return obj.workspace.slug
+
+    def to_data(self, obj: Contact) -> ContactData:
+        address_parts = (
+            obj.address_line1, obj.address_line2, obj.city, obj.region, obj.postal_code,
+            obj.country,
+        )
+        address = None
+        if any(address_parts):
+            address = AddressData(*address_parts)
+        return ContactData(
+            key=_key(obj.pk),
+            workspace=obj.workspace.slug,
+            display_name=obj.display_name,
+            email=obj.email,
+            phone=obj.phone,
+            company_name=obj.company_name,
+            currency=obj.billing_currency,
+            billing_address=address,
+        )
+
+
+class InvoiceAdapter(adapters.InvoiceAdapter):
+    model = "billing.Invoice"
+
+    def workspace_of(self, obj: Invoice) -> str:
+        return obj.workspace.slug
+
+    def should_sync(self, obj: Invoice) -> bool:
+        # Drafts are private until sent; QuickBooks sees an invoice from then on.
+        return obj.status != Invoice.Status.DRAFT
+
+    def status_of(self, obj: Invoice) -> str:
+        return obj.status  # our values are already draft / sent / paid / void
+
+    def contact_of(self, obj: Invoice) -> Contact:
+        return obj.contact
+
+    def to_data(self, obj: Invoice) -> InvoiceData:
+        return InvoiceData(
+            key=_key(obj.pk),
+            workspace=obj.workspace.slug,
+            number=obj.number,
+            status=obj.status,
+            contact_key=_key(obj.contact_id),
+            issue_date=obj.issue_date,
+            due_date=obj.due_date,
+            currency=obj.currency,
+            lines=_lines(obj),
+            memo=obj.memo,
+            private_note=obj.notes,
+        )
+
+    def mark_paid(self, obj: Invoice, *, paid_at: Any, source: str = "quickbooks") -> None:
+        if obj.status in (Invoice.Status.PAID, Invoice.Status.VOID):
+            return  # already settled here; a void invoice never becomes paid
+        when = _parse_when(paid_at)
+        note = ""
+        if source == "quickbooks":
+            note = f"Invoice {obj.number} paid in QuickBooks on {_day(when)}."
+        obj.mark_paid(when, note=note)
+
+    def record_payment(self, obj: Invoice, payment: PulledPayment) -> Payment:
+        """Record a QuickBooks payment once per invoice. One QuickBooks payment can be
+        split over several invoices, so the id is unique per invoice, not globally."""
+        with transaction.atomic():
+            invoice = Invoice.objects.select_for_update().get(pk=obj.pk)
+            existing = invoice.payments.filter(external_ref=payment.qbo_id).first()
+            if existing is not None:
+                return existing
+            return invoice.record_payment(
+                payment.amount,
+                date=payment.date,
+                method=payment_method_from_qbo(payment.method),
+                reference=payment.reference,
+                source=Payment.Source.QUICKBOOKS,
+                external_ref=payment.qbo_id,
+                note=f"Recorded in QuickBooks (payment {payment.qbo_id}).",
+            )
+
+
+class PaymentAdapter(adapters.PaymentAdapter):
+    model = "billing.Payment"
+
+    def workspace_of(self, obj: Payment) -> str:
+        return obj.invoice.workspace.slug
+
+    def should_sync(self, obj: Payment) -> bool:
+        # Payments that came from QuickBooks are already there; pushing them would echo.
+        return obj.source == Payment.Source.APP
+
+    def invoice_of(self, obj: Payment) -> Invoice:
+        return obj.invoice
+
+    def to_data(self, obj: Payment) -> PaymentData:
+        invoice = obj.invoice
+        return PaymentData(
+            key=_key(obj.pk),
+            workspace=invoice.workspace.slug,
+            invoice_key=_key(invoice.pk),
+            contact_key=_key(invoice.contact_id),
+            amount=obj.amount,
+            date=obj.date,
+            currency=invoice.currency,
+            method=obj.method,
+            reference=obj.reference,
+        )
+
+
+class CreditMemoAdapter(adapters.CreditMemoAdapter):
+    model = "billing.CreditMemo"
+
+    def workspace_of(self, obj: CreditMemo) -> str:
+        return obj.workspace.slug
+
+    def to_data(self, obj: CreditMemo) -> CreditMemoData:
+        return CreditMemoData(
+            key=_key(obj.pk),
+            workspace=obj.workspace.slug,
+            number=obj.number,
+            contact_key=_key(obj.contact_id),
+            date=obj.date,
+            currency=obj.currency,
+            lines=_lines(obj),
+            invoice_key=_key(obj.invoice_id),
+            memo=obj.memo,
+        )
+
+
+class RefundAdapter(adapters.RefundAdapter):
+    model = "billing.Refund"
+
+    def workspace_of(self, obj: Refund) -> str:
+        return obj.workspace.slug
+
+    def to_data(self, obj: Refund) -> RefundData:
+        return RefundData(
+            key=_key(obj.pk),
+            workspace=obj.workspace.slug,
+            number=obj.number,
+            contact_key=_key(obj.contact_id),
+            date=obj.date,
+            currency=obj.currency,
+            lines=_lines(obj),
+            method=obj.method,
+            reference=obj.reference,
+            memo=obj.memo,
+        )
+
+
+# Host hooks ----------------------------------------------------------------
+
+
+def workspace_for_request(request: Any) -> str:
+    """The workspace a request acts on.
+
+    ``?workspace=<slug>`` (remembered in the session) picks one the user belongs to;
+    otherwise the first workspace where the user is admin or manager; else "default".
+    """
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return DEFAULT_WORKSPACE
+    session = getattr(request, "session", None)
+    query = getattr(request, "GET", None) or {}
+    requested = query.get("workspace")
+    if requested and _may_use(user, requested):
+        if session is not None:
+            session[SESSION_KEY] = requested
+        return requested
+    remembered = session.get(SESSION_KEY) if session is not None else None
+    if remembered and _may_use(user, remembered):
+        return remembered
+    slug = (
+        Membership.objects.filter(user=user, role__in=Membership.MANAGING_ROLES)
+        .order_by("workspace_id")
+        .values_list("workspace__slug", flat=True)
+        .first()
+    )
+    return slug or DEFAULT_WORKSPACE
+
+
+def can_manage_integration(user: Any, workspace: str) -> bool:
+    """Superusers, and admins or managers of ``workspace``."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    return Membership.objects.filter(
+        user=user, workspace__slug=workspace, role__in=Membership.MANAGING_ROLES
+    ).exists()
+
+
+def _may_use(user: Any, slug: str) -> bool:
+    if user.is_superuser:
+        return Workspace.objects.filter(slug=slug).exists()
+    return Membership.objects.filter(user=user, workspace__slug=slug).exists()
+
+
+# QuickBooks payment method names are free text per company (Cash, Check, Visa, …).
+_METHOD_WORDS = {
+    Payment.Method.CASH: ("cash",),
+    Payment.Method.CHECK: ("check", "cheque"),
+    Payment.Method.CARD: ("card", "visa", "mastercard", "amex", "american express", "discover"),
+    Payment.Method.BANK_TRANSFER: ("bank", "transfer", "ach", "eft", "wire", "bacs", "sepa"),
+}
+
+
+def payment_method_from_qbo(name: str) -> str:
+    """Our payment method for a QuickBooks payment method name ("" when unknown)."""
+    lowered = (name or "").lower()
+    if not lowered:
+        return ""
+    for method, words in _METHOD_WORDS.items():
+        if any(word in lowered for word in words):
+            return method
+    return Payment.Method.OTHER
+
+
+def _parse_when(value: Any) -> date | datetime | None:
+    if isinstance(value, str):
+        return parse_datetime(value) or parse_date(value)
+    return value
+
+
+def _day(value: date | datetime | None) -> str:
+    if value is None:
+        return timezone.localdate().isoformat()
+    return (value.date() if isinstance(value, datetime) else value).isoformat()
