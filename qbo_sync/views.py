@@ -1,9 +1,92 @@
-"""OAuth connect / callback / disconnect views (filled in by the OAuth work)."""
-from django.http import HttpResponse
+"""OAuth views the host includes (``qbo_sync.urls``): connect, callback, disconnect.
+
+Who may use them is the host's decision (``QBO_SYNC['PERMISSION_CHECK']``); which
+workspace a request acts on comes from ``QBO_SYNC['WORKSPACE_RESOLVER']``.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render, resolve_url
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from . import oauth
+from .conf import app_settings
+from .exceptions import QBOSyncError
+from .models import Connection, OAuthState
+from .permissions import can_manage, resolve_workspace
 
 
-def connect(request):  # pragma: no cover - placeholder
-    return HttpResponse(status=501)
+def _managed_workspace(request: HttpRequest) -> str:
+    workspace = resolve_workspace(request)
+    if not can_manage(request.user, workspace):
+        raise PermissionDenied("You may not manage the QuickBooks connection.")
+    return workspace
 
 
-callback = disconnect = connect
+def _problem(request: HttpRequest, title: str, exc: QBOSyncError, status: int) -> HttpResponse:
+    """A small page that says what went wrong and what to do; never a raw fault."""
+    context = {
+        "title": title,
+        "message": exc.message or str(exc),
+        "fix": exc.fix,
+        "intuit_tid": exc.intuit_tid,
+        "connect_url": reverse("qbo_sync:connect"),
+        "done_url": resolve_url(app_settings.CONNECT_DONE_URL),
+    }
+    return render(request, "qbo_sync/connect_problem.html", context, status=status)
+
+
+@login_required
+@require_GET
+def connect(request: HttpRequest) -> HttpResponse:
+    """Send the browser to Intuit's consent page for the request's workspace."""
+    workspace = _managed_workspace(request)
+    redirect_uri = app_settings.REDIRECT_URI or request.build_absolute_uri(
+        reverse("qbo_sync:callback"))
+    try:
+        url = oauth.start_connect(workspace=workspace, user=request.user,
+                                  redirect_uri=redirect_uri)
+    except QBOSyncError as exc:  # ConfigurationError: keys or scopes missing
+        return _problem(request, "QuickBooks is not set up", exc, status=500)
+    return HttpResponseRedirect(url)
+
+
+@login_required
+@require_GET
+def callback(request: HttpRequest) -> HttpResponse:
+    """Where Intuit sends the browser back (``code``, ``state``, ``realmId``)."""
+    params = request.GET
+    state = params.get("state", "")
+    started = OAuthState.objects.filter(state=state).first() if state else None
+    if started is not None and not can_manage(request.user, started.workspace):
+        raise PermissionDenied("You may not manage the QuickBooks connection.")
+    try:
+        connection = oauth.complete_connect(
+            code=params.get("code", ""), state=state, realm_id=params.get("realmId") or None,
+            user=request.user, params=params,
+        )
+    except oauth.ConnectCancelled as exc:
+        return _problem(request, "Connection cancelled", exc, status=200)
+    except oauth.ConnectError as exc:
+        return _problem(request, "QuickBooks was not connected", exc, status=400)
+    except QBOSyncError as exc:  # ConfigurationError: the app's keys are wrong
+        return _problem(request, "QuickBooks is not set up", exc, status=500)
+    company = connection.company_name or f"realm {connection.realm_id}"
+    messages.success(request, f"Connected to QuickBooks company {company}.")
+    return redirect(app_settings.CONNECT_DONE_URL)
+
+
+@login_required
+@require_POST
+def disconnect(request: HttpRequest) -> HttpResponse:
+    """Revoke and forget the workspace's tokens (POST only, CSRF-protected)."""
+    workspace = _managed_workspace(request)
+    connection = get_object_or_404(Connection, workspace=workspace)
+    oauth.disconnect(connection, user=request.user)
+    messages.success(request, "QuickBooks disconnected. Synced records and history are kept.")
+    return redirect(app_settings.CONNECT_DONE_URL)
