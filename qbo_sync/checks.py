@@ -1,1 +1,134 @@
-"""System checks (ids ``qbo_sync.E001``…)."""
+"""Django system checks for misconfiguration (ids ``qbo_sync.E001``…, ``W001``…).
+
+Each message names the setting to change. Run ``python manage.py check --database
+default`` to include the checks that read the database (the encryption canary).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import Error, Tags, Warning, register
+
+from .conf import ENVIRONMENTS, MIN_MINOR_VERSION, app_settings
+
+
+@register()
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
+    errors: list = []
+    env = app_settings.ENVIRONMENT
+    if env != "simulator" and env not in ENVIRONMENTS:
+        errors.append(Error(
+            f"QBO_SYNC['ENVIRONMENT'] is {env!r}.",
+            hint="Set it to 'simulator', 'sandbox' or 'production'.",
+            id="qbo_sync.E001",
+        ))
+    if env in ENVIRONMENTS and not (app_settings.CLIENT_ID and app_settings.CLIENT_SECRET):
+        errors.append(Error(
+            "QBO_SYNC['CLIENT_ID'] and QBO_SYNC['CLIENT_SECRET'] must be set for "
+            f"ENVIRONMENT={env!r}.",
+            hint="Copy them from your Intuit app's Keys & credentials page "
+            "(Development keys for 'sandbox', Production keys for 'production').",
+            id="qbo_sync.E002",
+        ))
+    try:
+        minor = int(app_settings.MINOR_VERSION)
+    except (TypeError, ValueError):
+        minor = 0
+    if minor < MIN_MINOR_VERSION:
+        # Intuit ignores minor versions below 75 since 2025-08-01 (qbo-api.md §2.3).
+        errors.append(Error(
+            f"QBO_SYNC['MINOR_VERSION'] is {app_settings.MINOR_VERSION!r}.",
+            hint=f"Use {MIN_MINOR_VERSION} or later; lower values are no longer supported.",
+            id="qbo_sync.E004",
+        ))
+    errors += _check_adapters()
+    if "django_q" not in settings.INSTALLED_APPS:
+        errors.append(Error(
+            "django_q is not in INSTALLED_APPS; qbo_sync runs all background work on it.",
+            hint="Add 'django_q' to INSTALLED_APPS and configure Q_CLUSTER.",
+            id="qbo_sync.E006",
+        ))
+    if app_settings.WEBHOOKS_ENABLED and not app_settings.WEBHOOK_VERIFIER_TOKEN:
+        errors.append(Error(
+            "QBO_SYNC['WEBHOOKS_ENABLED'] is on but WEBHOOK_VERIFIER_TOKEN is empty.",
+            hint="Copy the verifier token from your Intuit app's Webhooks page.",
+            id="qbo_sync.E007",
+        ))
+    redirect = app_settings.REDIRECT_URI or ""
+    if env == "production" and redirect and not redirect.startswith("https://"):
+        errors.append(Warning(
+            f"QBO_SYNC['REDIRECT_URI'] is {redirect!r}.",
+            hint="Intuit accepts only HTTPS redirect URIs for production apps.",
+            id="qbo_sync.W001",
+        ))
+    errors += _check_sqlite_options()
+    return errors
+
+
+def _check_adapters() -> list:
+    from .adapters import KINDS, get_adapter
+    from .exceptions import ConfigurationError
+
+    errors = []
+    for kind in (app_settings.ADAPTERS or {}):
+        if kind not in KINDS:
+            errors.append(Error(
+                f"QBO_SYNC['ADAPTERS'] has an unknown kind {kind!r}.",
+                hint=f"Use one of: {', '.join(KINDS)}.",
+                id="qbo_sync.E005",
+            ))
+            continue
+        try:
+            get_adapter(kind)
+        except ConfigurationError as err:
+            errors.append(Error(str(err), hint="Fix the dotted path.", id="qbo_sync.E005"))
+    return errors
+
+
+def _check_sqlite_options() -> list:
+    db = settings.DATABASES.get("default", {})
+    if not db.get("ENGINE", "").endswith("sqlite3"):
+        return []
+    options = db.get("OPTIONS", {})
+    if options.get("transaction_mode") == "IMMEDIATE" and "WAL" in options.get("init_command", ""):
+        return []
+    return [Warning(
+        "SQLite without IMMEDIATE transactions and WAL: django-q2's scheduler and workers "
+        "can lock the database and run a schedule twice.",
+        hint='Set DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": '
+        '"IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}.',
+        id="qbo_sync.W002",
+    )]
+
+
+@register(Tags.database)
+def check_encryption_canary(app_configs: Any = None, databases: Any = None, **kwargs: Any):
+    """Prove the configured key decrypts the stored tokens.
+
+    django-encrypted-model-fields returns the ciphertext unchanged when the key is
+    wrong, so a rotated-away key would otherwise surface as odd 401s much later.
+    """
+    if not databases or "default" not in databases:
+        return []
+    from django.db import DatabaseError
+
+    from .models import KEY_CANARY, Connection
+
+    try:
+        rows = list(
+            Connection.objects.exclude(key_canary="").values_list("workspace", "key_canary")
+        )
+    except DatabaseError:
+        return []  # not migrated yet
+    bad = [ws for ws, canary in rows if canary != KEY_CANARY]
+    if not bad:
+        return []
+    return [Error(
+        "FIELD_ENCRYPTION_KEY cannot decrypt the stored QuickBooks tokens of "
+        f"workspace(s) {', '.join(sorted(bad))}.",
+        hint="Restore the key they were encrypted with. To rotate keys, list the new key "
+        "first and keep the old one: FIELD_ENCRYPTION_KEY = [new, old].",
+        id="qbo_sync.E003",
+    )]

@@ -1,0 +1,75 @@
+"""System checks catch misconfiguration, including a key that cannot decrypt tokens."""
+
+import pytest
+from cryptography.fernet import Fernet, MultiFernet
+from django.core.checks import run_checks
+from django.test import override_settings
+
+from example_project.settings import QBO_SYNC
+from qbo_sync.models import KEY_CANARY, Connection
+
+
+def ids(databases=None):
+    return sorted({m.id for m in run_checks(databases=databases) if m.id.startswith("qbo_sync")})
+
+
+def test_example_project_is_clean():
+    assert ids() == []
+
+
+@pytest.mark.parametrize(
+    "override, expected",
+    [
+        ({"ENVIRONMENT": "staging"}, "qbo_sync.E001"),
+        ({"ENVIRONMENT": "production", "CLIENT_ID": ""}, "qbo_sync.E002"),
+        ({"MINOR_VERSION": 65}, "qbo_sync.E004"),
+        ({"ADAPTERS": {"contact": "nowhere.Adapter"}}, "qbo_sync.E005"),
+        ({"ADAPTERS": {"vendor": "nowhere.Adapter"}}, "qbo_sync.E005"),
+        ({"WEBHOOKS_ENABLED": True, "WEBHOOK_VERIFIER_TOKEN": ""}, "qbo_sync.E007"),
+        (
+            {"ENVIRONMENT": "production", "REDIRECT_URI": "http://example.com/cb/"},
+            "qbo_sync.W001",
+        ),
+    ],
+)
+def test_misconfiguration_is_reported(override, expected):
+    with override_settings(QBO_SYNC={**QBO_SYNC, **override}):
+        assert expected in ids()
+
+
+@pytest.mark.filterwarnings("ignore:Overriding setting DATABASES")
+def test_sqlite_without_wal_and_immediate_warns(settings):
+    settings.DATABASES = {
+        "default": {**settings.DATABASES["default"], "OPTIONS": {"timeout": 20}}
+    }
+    assert "qbo_sync.W002" in ids()
+
+
+@pytest.mark.django_db
+def test_canary_decrypts_with_the_configured_key():
+    Connection.objects.create(workspace="w1", key_canary=KEY_CANARY, access_token="secret-token")
+    assert ids(databases=["default"]) == []
+
+
+@pytest.mark.django_db
+def test_wrong_key_is_caught_by_the_canary(monkeypatch):
+    Connection.objects.create(workspace="w1", key_canary=KEY_CANARY, access_token="secret-token")
+    # Another key: the field library now silently hands back ciphertext.
+    import encrypted_model_fields.fields as fields
+
+    monkeypatch.setattr(fields, "CRYPTER", MultiFernet([Fernet(Fernet.generate_key())]))
+    conn = Connection.objects.get(workspace="w1")
+    assert conn.access_token != "secret-token"  # the trap this check exists for
+    assert "qbo_sync.E003" in ids(databases=["default"])
+
+
+@pytest.mark.django_db
+def test_rotated_key_list_still_decrypts(monkeypatch, settings):
+    Connection.objects.create(workspace="w1", key_canary=KEY_CANARY)
+    import encrypted_model_fields.fields as fields
+
+    old = fields.CRYPTER
+    monkeypatch.setattr(
+        fields, "CRYPTER", MultiFernet([Fernet(Fernet.generate_key()), *old._fernets])
+    )
+    assert ids(databases=["default"]) == []
