@@ -61,6 +61,15 @@ DEFAULTS: dict[str, Any] = {
     "RETRY": {"AUTO_RETRIES": 3, "BASE_DELAY": 60, "MAX_ATTEMPTS": 5},
     "WEBHOOK_VERIFIER_TOKEN": "",
     "WEBHOOKS_ENABLED": False,
+    # A running job whose worker has not finished after this many seconds is taken
+    # to be dead and is picked up again by the sweeper.
+    "JOB_LEASE_SECONDS": 300,
+    # How often the sweeper looks for due and abandoned jobs, in minutes.
+    "SWEEP_INTERVAL_MINUTES": 1,
+    # Re-read CompanyInfo/Preferences when older than this many seconds.
+    "CAPABILITIES_MAX_AGE": 86400,
+    # Items / tax codes / accounts lists shown in the settings screens, cached seconds.
+    "LISTS_CACHE_SECONDS": 3600,
     # Client-side limits per realm (qbo-api.md §3).
     "RATE_LIMIT_PER_MINUTE": 450,
     "MAX_CONCURRENT": 10,

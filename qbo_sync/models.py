@@ -73,6 +73,9 @@ class Connection(models.Model):
 
     # Change Data Capture cursor for the pull catch-up (qbo-api.md §6).
     cdc_cursor = models.DateTimeField(null=True, blank=True)
+    # Items, tax codes and accounts loaded from QBO for the settings screens.
+    lists_cache = models.JSONField(default=dict, blank=True)
+    lists_fetched_at = models.DateTimeField(null=True, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -165,6 +168,9 @@ class EntityLink(models.Model):
     sync_token = models.CharField(max_length=32, blank=True)
     doc_number = models.CharField(max_length=32, blank=True)
     content_hash = models.CharField(max_length=64, blank=True)
+    # What we last wrote, to tell an accountant's edit from ours on 5010 (qbo-api.md §5).
+    last_payload = models.JSONField(default=dict, blank=True)
+    # active | creating (a create whose outcome is unknown) | void | deleted | paid
     qbo_status = models.CharField(max_length=20, blank=True, default="active")
     exchange_rate = models.DecimalField(max_digits=20, decimal_places=10, null=True, blank=True)
     exchange_rate_source = models.CharField(max_length=50, blank=True)
@@ -278,3 +284,37 @@ class WebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"webhook {self.pk} at {self.received_at:%Y-%m-%d %H:%M:%S}"
+
+
+class SettingsChange(models.Model):
+    """Who changed a connection's settings or mappings, and when."""
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="changes")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    field = models.CharField(max_length=100)  # e.g. "default_item_id", "item_mapping:design"
+    old_value = models.TextField(blank=True)
+    new_value = models.TextField(blank=True)
+    changed_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-changed_at"]
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.old_value!r} → {self.new_value!r}"
+
+
+class SeenEvent(models.Model):
+    """Deduplication keys of webhook events already accepted (qbo-api.md §7.5)."""
+
+    key = models.CharField(max_length=255, unique=True)
+    realm_id = models.CharField(max_length=32, blank=True)
+    webhook = models.ForeignKey(
+        WebhookEvent, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    seen_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.key
