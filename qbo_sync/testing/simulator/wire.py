@@ -94,7 +94,12 @@ def fault(
     body = {
         "Fault": {
             "Error": [
-                {"Message": message, "Detail": detail or message, "code": str(code), "element": element}
+                {
+                    "Message": message,
+                    "Detail": detail or message,
+                    "code": str(code),
+                    "element": element,
+                }
             ],
             "type": fault_type,
         },
