@@ -318,3 +318,40 @@ class SeenEvent(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class HistoricalRun(models.Model):
+    """A manual / historical sync of existing contacts or invoices, with progress."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="runs")
+    kind = models.CharField(max_length=20)  # contact | invoice
+    since = models.DateField(null=True, blank=True)
+    dry_run = models.BooleanField(default=False)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    queued = models.PositiveIntegerField(default=0)  # jobs written
+    skipped = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} sync since {self.since or 'the beginning'} ({self.status})"
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.total else int(100 * self.done / self.total)

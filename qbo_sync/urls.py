@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import views, webhooks
 
 app_name = "qbo_sync"
 
@@ -10,4 +10,5 @@ urlpatterns = [
     path("connect/", views.connect, name="connect"),
     path("callback/", views.callback, name="callback"),
     path("disconnect/", views.disconnect, name="disconnect"),
+    path("webhooks/", webhooks.receive, name="webhooks"),
 ]

@@ -1,0 +1,294 @@
+"""The job runner: claim a SyncJob under a row lock, run its handler, record the
+outcome, and decide what happens next from the exception group (exceptions.py).
+
+Handlers live in :mod:`qbo_sync.push` and :mod:`qbo_sync.pull`; they do the QBO work
+and return the QBO id they touched. Everything about attempts, backoff, parking and
+Sync Health bookkeeping is here, once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.db import connection as db_connection
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from . import signals
+from .adapters import get_adapter
+from .conf import app_settings
+from .exceptions import (
+    QBOSyncError,
+    ReconnectRequired,
+    TransientError,
+)
+from .models import Connection, SyncAttempt, SyncJob
+
+logger = logging.getLogger("qbo_sync.engine")
+
+WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Skip(Exception):  # noqa: N818 - a control-flow signal, not an error
+    """Nothing to do (unchanged, draft, already paid in QBO…); the message says why."""
+
+
+class Defer(Exception):  # noqa: N818
+    """Not yet: a dependency is still on its way. Re-run after ``seconds`` without
+    counting an attempt."""
+
+    def __init__(self, message: str, seconds: float = 30) -> None:
+        super().__init__(message)
+        self.seconds = seconds
+
+
+@dataclass
+class JobRun:
+    """What a handler gets: the claimed job and everything resolved for it."""
+
+    job: SyncJob
+    connection: Connection
+    obj: Any = None  # the host object (None for pull jobs)
+    adapter: Any = None
+    client: Any = None
+    notes: list[str] = field(default_factory=list)  # shown in Sync Health
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+
+
+Handler = Callable[[JobRun], "str | None"]
+
+
+def _handlers() -> dict[tuple[str, str], Handler]:
+    from . import pull, push
+
+    return {**push.HANDLERS, **pull.HANDLERS}
+
+
+# Claiming ---------------------------------------------------------------------------
+
+
+def _lock_rows(qs):
+    # SKIP LOCKED lets several workers sweep at once on PostgreSQL; SQLite serialises
+    # writers anyway (IMMEDIATE transactions).
+    if db_connection.features.has_select_for_update_skip_locked:
+        return qs.select_for_update(skip_locked=True)
+    return qs.select_for_update()
+
+
+def claim(job_id: int) -> SyncJob | None:
+    """Take the job for this worker if it is due, or abandoned by a dead worker."""
+    now = timezone.now()
+    lease = timedelta(seconds=int(app_settings.JOB_LEASE_SECONDS))
+    with transaction.atomic():
+        job = _lock_rows(SyncJob.objects.filter(pk=job_id)).first()
+        if job is None:
+            return None
+        due = job.status == SyncJob.Status.PENDING and job.next_attempt_at <= now
+        abandoned = (
+            job.status == SyncJob.Status.RUNNING
+            and job.claimed_until is not None
+            and job.claimed_until < now
+        )
+        if not (due or abandoned):
+            return None
+        job.status = SyncJob.Status.RUNNING
+        job.claimed_by = WORKER_ID
+        job.claimed_until = now + lease
+        job.attempts += 1
+        job.started_at = now
+        job.save(update_fields=[
+            "status", "claimed_by", "claimed_until", "attempts", "started_at", "updated_at",
+        ])
+    return job
+
+
+# Running ------------------------------------------------------------------------------
+
+
+def run_job(job_id: int) -> str:
+    """Claim and run one job; returns its status afterwards ("" if not claimed)."""
+    job = claim(job_id)
+    if job is None:
+        return ""
+    return execute(job)
+
+
+def execute(job: SyncJob) -> str:
+    """Run an already-claimed job and record the outcome."""
+    started = time.monotonic()
+    attempt = SyncAttempt.objects.create(job=job, number=job.attempts)
+    run = JobRun(job=job, connection=job.connection)
+    try:
+        if run.connection is None or not run.connection.is_connected:
+            raise ReconnectRequired(
+                f"Workspace {job.workspace!r} is not connected to QuickBooks."
+            )
+        if job.content_type_id and job.object_id:
+            run.adapter = get_adapter(job.entity)
+            model = job.content_type.model_class()
+            run.obj = model._default_manager.filter(pk=job.object_id).first() if model else None
+            if run.obj is None:
+                raise Skip("The record no longer exists in the app.")
+        handler = _handlers().get((job.direction, job.entity)) or _handlers().get(
+            (job.direction, "*")
+        )
+        if handler is None:
+            raise Skip(f"No handler for {job.direction} {job.entity}.")
+        from .client import QBOClient
+
+        run.client = QBOClient(run.connection)
+        qbo_id = handler(run)
+    except Skip as skip:
+        _finish(job, attempt, started, SyncJob.Status.SKIPPED, message=str(skip), run=run)
+    except Defer as defer:
+        job.attempts -= 1  # waiting on a dependency is not a failed try
+        attempt.delete()
+        _finish(job, None, started, SyncJob.Status.PENDING, message=str(defer), run=run,
+                next_in=defer.seconds)
+    except QBOSyncError as err:
+        _fail(job, attempt, started, err, run)
+    except Exception as exc:  # noqa: BLE001 - a bug must not leave the job "running"
+        logger.exception("job %s crashed", job.pk)
+        err = QBOSyncError(f"Unexpected error: {exc.__class__.__name__}: {exc}",
+                           fix="This is a bug in the sync; the details are in the logs.")
+        _fail(job, attempt, started, err, run, retry=False)
+    else:
+        job.qbo_id = qbo_id or job.qbo_id
+        _finish(job, attempt, started, SyncJob.Status.SUCCEEDED, run=run)
+        signals.sync_succeeded.send(sender=SyncJob, job=job, qbo_id=job.qbo_id)
+    return job.status
+
+
+def _fail(job: SyncJob, attempt: SyncAttempt, started: float, err: QBOSyncError,
+          run: JobRun, retry: bool = True) -> None:
+    policy = app_settings.RETRY
+    if isinstance(err, ReconnectRequired):
+        status, next_in = SyncJob.Status.PARKED, None
+    elif (
+        retry
+        and isinstance(err, TransientError)
+        and job.attempts <= int(policy["AUTO_RETRIES"])
+        and job.attempts < job.max_attempts
+    ):
+        status = SyncJob.Status.PENDING
+        next_in = backoff(job.attempts, err)
+    else:
+        status, next_in = SyncJob.Status.FAILED, None
+    job.error = err.as_dict()
+    _finish(job, attempt, started, status, message=_message(err), run=run, next_in=next_in,
+            tid=err.intuit_tid)
+    if status == SyncJob.Status.FAILED:
+        signals.sync_failed.send(sender=SyncJob, job=job, error=err)
+    if status == SyncJob.Status.PARKED and job.connection is not None:
+        signals.connection_needs_reconnect.send(
+            sender=Connection, connection=job.connection, reason=str(err)
+        )
+
+
+def backoff(attempts: int, err: QBOSyncError | None = None) -> float:
+    """Seconds before the next automatic try: BASE_DELAY × 2^(n-1) with ±10 % jitter.
+    A 429 waits at least 60 s (qbo-api.md §3)."""
+    base = float(app_settings.RETRY["BASE_DELAY"])
+    delay = base * (2 ** max(attempts - 1, 0))
+    from .exceptions import Throttled
+
+    if isinstance(err, Throttled):
+        delay = max(delay, 60.0)
+    return delay * random.uniform(0.9, 1.1)
+
+
+def _message(err: QBOSyncError) -> str:
+    text = str(err)
+    return f"{text} — {err.fix}" if err.fix else text
+
+
+def _finish(job: SyncJob, attempt: SyncAttempt | None, started: float, status: str, *,
+            message: str = "", run: JobRun | None = None, next_in: float | None = None,
+            tid: str = "") -> None:
+    now = timezone.now()
+    elapsed = int((time.monotonic() - started) * 1000)
+    notes = run.notes if run else []
+    job.status = status
+    job.error_message = "\n".join([*notes, message] if message else notes)
+    if status in (SyncJob.Status.SUCCEEDED, SyncJob.Status.SKIPPED):
+        job.error = {}
+    job.finished_at = now
+    job.duration_ms = elapsed
+    job.claimed_until = None
+    if next_in is not None:
+        job.next_attempt_at = now + timedelta(seconds=next_in)
+    job.save()
+    if attempt is not None:
+        attempt.finished_at = now
+        attempt.ok = status in (SyncJob.Status.SUCCEEDED, SyncJob.Status.SKIPPED)
+        attempt.error = job.error if not attempt.ok else {}
+        attempt.intuit_tid = tid
+        attempt.duration_ms = elapsed
+        attempt.save()
+
+
+# Retry and sweep ------------------------------------------------------------------------
+
+
+def retry_job(job: SyncJob, *, user: Any = None) -> SyncJob:
+    """Manual retry from Sync Health: run the job again now, whatever its attempts."""
+    if job.status in (SyncJob.Status.RUNNING,):
+        raise ValueError("The job is running; wait for it to finish.")
+    if job.status == SyncJob.Status.SUCCEEDED:
+        raise ValueError("The job already succeeded.")
+    conn = job.connection
+    parked = conn is None or not conn.is_connected
+    job.status = SyncJob.Status.PARKED if parked else SyncJob.Status.PENDING
+    job.next_attempt_at = timezone.now()
+    job.max_attempts = max(job.max_attempts, job.attempts + 1)
+    job.save(update_fields=["status", "next_attempt_at", "max_attempts", "updated_at"])
+    if not parked:
+        from .outbox import dispatch_on_commit
+
+        dispatch_on_commit(job.pk)
+    return job
+
+
+def sweep(limit: int = 500) -> int:
+    """Dispatch due pending jobs and jobs whose worker died (DESIGN.md invariant 1)."""
+    from .outbox import dispatch
+
+    now = timezone.now()
+    ids = list(
+        SyncJob.objects.filter(
+            Q(status=SyncJob.Status.PENDING, next_attempt_at__lte=now)
+            | Q(status=SyncJob.Status.RUNNING, claimed_until__lt=now)
+        )
+        .order_by("next_attempt_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for job_id in ids:
+        dispatch(job_id)
+    return len(ids)
+
+
+def resume_parked(connection: Connection) -> int:
+    """After a reconnect: parked jobs become due and are dispatched."""
+    ids = list(
+        SyncJob.objects.filter(connection=connection, status=SyncJob.Status.PARKED)
+        .values_list("pk", flat=True)
+    )
+    SyncJob.objects.filter(pk__in=ids).update(
+        status=SyncJob.Status.PENDING, next_attempt_at=timezone.now()
+    )
+    from .outbox import dispatch_on_commit
+
+    for job_id in ids:
+        dispatch_on_commit(job_id)
+    return len(ids)

@@ -1,0 +1,3 @@
+"""Pull from QBO (being built)."""
+
+HANDLERS: dict = {}
