@@ -3,6 +3,8 @@
 ``QBO_DB=postgres`` / ``QBO_BROKER=redis`` switch the stack as in the example project.
 """
 
+import os
+
 from example_project.settings import *  # noqa: F403
 from example_project.settings import Q_CLUSTER
 
@@ -12,4 +14,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
     # A file, not the shared-cache memory database: there SQLite reports "table is
     # locked" at once instead of waiting, unlike any real deployment.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}  # noqa: F405
+    # One file per run, so two runs side by side do not share it.
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")  # noqa: F405
+    }
