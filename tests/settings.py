@@ -14,7 +14,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
     # A file, not the shared-cache memory database: there SQLite reports "table is
     # locked" at once instead of waiting, unlike any real deployment.
-    # One file per run, so two runs side by side do not share it.
-    DATABASES["default"]["TEST"] = {  # noqa: F405
-        "NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")  # noqa: F405
-    }
+    # One file per run, so two runs side by side do not share it; subprocesses the
+    # tests start (a real qcluster) inherit the name through the environment.
+    os.environ.setdefault("QBO_TEST_DB", str(VAR_DIR / f"test-{os.getpid()}.sqlite3"))  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": os.environ["QBO_TEST_DB"]}  # noqa: F405
