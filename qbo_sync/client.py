@@ -1,0 +1,447 @@
+"""``QBOClient``: HTTP access to one QBO company (qbo-api.md §2, §3, §4, §6, §8).
+
+One client serves one :class:`~qbo_sync.models.Connection`. It adds the base URL,
+``minorversion``, ``requestid``, headers and timeouts, refreshes the access token once
+on a 401, and turns every error into a typed exception from ``exceptions.py``. It does
+not retry anything else: the engine owns retries and backoff.
+
+Money: request bodies may hold ``Decimal`` (written as exact JSON numbers) and response
+numbers with a fraction come back as ``Decimal``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import threading
+import time
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote as url_quote
+
+import requests
+
+from . import __version__
+from .capabilities import CompanyMixin
+from .conf import MIN_MINOR_VERSION, app_settings
+from .exceptions import (
+    AuthenticationFailed,
+    NetworkError,
+    ReconnectRequired,
+    ServerError,
+)
+from .faults import ci_get, exception_from_fault, exception_from_response
+
+if TYPE_CHECKING:
+    from .models import Connection
+
+logger = logging.getLogger("qbo_sync.client")
+
+USER_AGENT = f"qbo-sync/{__version__} (+python-requests)"
+MAX_REQUEST_ID = 50  # qbo-api.md §2.4
+MAX_BATCH_REQUEST_ID = 36  # §2.4: the batch requestid is shorter
+MAX_BATCH_ID = 10  # §2.4: each item's bId
+MAX_BATCH_ITEMS = 30  # §3
+MAX_PAGE_SIZE = 1000  # §3, §8
+
+# Path segments are lower-case, query and response names PascalCase (§2.1, §8).
+_ENTITY_NAMES = {
+    name.lower(): name
+    for name in (
+        "Account", "Attachable", "Bill", "BillPayment", "Budget", "Class", "CompanyCurrency",
+        "CompanyInfo", "CreditMemo", "Customer", "Department", "Deposit", "Employee",
+        "Estimate", "Invoice", "Item", "JournalEntry", "Payment", "PaymentMethod",
+        "Preferences", "Purchase", "PurchaseOrder", "RefundReceipt", "SalesReceipt",
+        "TaxAgency", "TaxCode", "TaxRate", "Term", "TimeActivity", "Transfer", "Vendor",
+        "VendorCredit",
+    )
+}
+
+
+def entity_name(entity: str) -> str:
+    """``"invoice"`` / ``"Invoice"`` → ``"Invoice"`` (queries, response keys)."""
+    return _ENTITY_NAMES.get(entity.lower(), entity[:1].upper() + entity[1:])
+
+
+def entity_path(entity: str) -> str:
+    """``"CreditMemo"`` → ``"creditmemo"`` (URL path segment; URIs are case-sensitive)."""
+    return entity.lower()
+
+
+def quote(value: Any) -> str:
+    """A single-quoted query literal: ``O'Brien`` → ``'O\\'Brien'`` (qbo-api.md §8).
+
+    Backslash and apostrophe are escaped with a backslash. Control characters (tab,
+    newline, …) are rejected with ``ValueError``: the query language has no escape for
+    them and QBO names may not contain them (§5.1). Emoji and other Unicode pass through.
+    """
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, Decimal):
+        text = format(value, "f")
+    elif isinstance(value, (date, datetime)):
+        text = value.isoformat()
+    else:
+        text = str(value)
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
+        raise ValueError("A query value may not contain control characters (tab, newline, …).")
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def where_eq(field: str, value: Any) -> str:
+    """``where_eq("DisplayName", "O'Brien")`` → ``DisplayName = 'O\\'Brien'``."""
+    return f"{field} = {quote(value)}"
+
+
+def validate_request_id(request_id: str, limit: int = MAX_REQUEST_ID) -> str:
+    """Return ``request_id`` or raise ``ValueError`` when empty or too long (§2.4)."""
+    if not isinstance(request_id, str) or not request_id or len(request_id) > limit:
+        raise ValueError(f"requestid must be a non-empty string of at most {limit} characters.")
+    return request_id
+
+
+def dumps(payload: Any) -> str:
+    """JSON with ``Decimal`` written as exact numbers, never through float."""
+    nonce = secrets.token_hex(8)
+    numbers: dict[str, str] = {}
+
+    def swap(obj: Any) -> Any:
+        if isinstance(obj, Decimal):
+            marker = f"\x00{nonce}:{len(numbers)}\x00"
+            numbers[json.dumps(marker)] = format(obj, "f")
+            return marker
+        if isinstance(obj, dict):
+            return {k: swap(v) for k, v in obj.items()}
+        if isinstance(obj, (list, tuple)):
+            return [swap(v) for v in obj]
+        if isinstance(obj, (date, datetime)):
+            return obj.isoformat()
+        return obj
+
+    text = json.dumps(swap(payload), ensure_ascii=False)
+    for marker, number in numbers.items():
+        text = text.replace(marker, number)
+    return text
+
+
+_shared: requests.Session | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_session() -> requests.Session:
+    """One process-wide session, for callers that want to pool connections across
+    clients: ``QBOClient(conn, session=shared_session())``."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = requests.Session()
+        return _shared
+
+
+class QBOClient(CompanyMixin):
+    """Calls to one QBO company. Raises ``QBOSyncError`` subclasses on every failure."""
+
+    def __init__(
+        self, connection: Connection, *, session: requests.Session | None = None
+    ) -> None:
+        self.connection = connection
+        self._own_session = session is None
+        self.session = session or requests.Session()
+
+    def close(self) -> None:
+        if self._own_session:
+            self.session.close()
+
+    def __enter__(self) -> QBOClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # Entity operations (§2.1) ------------------------------------------------------
+
+    def create(self, entity: str, payload: dict, *, request_id: str | None = None) -> dict:
+        """``POST /{entity}``; returns the created object (with ``Id``, ``SyncToken``)."""
+        data = self._call("POST", entity_path(entity), body=payload, request_id=request_id)
+        return _entity(data, entity)
+
+    def read(self, entity: str, id: str) -> dict:
+        """``GET /{entity}/{id}``."""
+        path = f"{entity_path(entity)}/{url_quote(str(id), safe='')}"
+        return _entity(self._call("GET", path), entity)
+
+    def update(
+        self, entity: str, payload: dict, *, sparse: bool = True, request_id: str | None = None
+    ) -> dict:
+        """Sparse (default) or full update; ``payload`` must hold ``Id`` and ``SyncToken``.
+
+        A full update clears every writable field left out (§5), so use it only with a
+        complete object. A stale ``SyncToken`` raises ``StaleObjectError`` (5010).
+        """
+        _require_id(payload)
+        body = {**payload, "sparse": sparse}
+        data = self._call("POST", entity_path(entity), body=body, request_id=request_id)
+        return _entity(data, entity)
+
+    def delete(
+        self, entity: str, id: str, sync_token: str, *, request_id: str | None = None
+    ) -> dict:
+        """``POST /{entity}?operation=delete`` (transactions only; name lists go inactive)."""
+        data = self._call(
+            "POST", entity_path(entity), params={"operation": "delete"},
+            body={"Id": str(id), "SyncToken": str(sync_token)}, request_id=request_id,
+        )
+        return _entity(data, entity)
+
+    def void_invoice(self, id: str, sync_token: str, *, request_id: str | None = None) -> dict:
+        """``POST /invoice?operation=void`` (§2.1)."""
+        data = self._call(
+            "POST", "invoice", params={"operation": "void"},
+            body={"Id": str(id), "SyncToken": str(sync_token)}, request_id=request_id,
+        )
+        return _entity(data, "Invoice")
+
+    def void_payment(self, id: str, sync_token: str, *, request_id: str | None = None) -> dict:
+        """``POST /payment?operation=update&include=void`` with a sparse body (§5.3)."""
+        data = self._call(
+            "POST", "payment", params={"operation": "update", "include": "void"},
+            body={"Id": str(id), "SyncToken": str(sync_token), "sparse": True},
+            request_id=request_id,
+        )
+        return _entity(data, "Payment")
+
+    # Queries (§8) ---------------------------------------------------------------------
+
+    def query(self, statement: str) -> list[dict]:
+        """One page of results for a full statement (build literals with :func:`quote`)."""
+        response = self._query_response(statement)
+        return next((v for v in response.values() if isinstance(v, list)), [])
+
+    def query_all(
+        self, entity: str, where: str = "", order_by: str = "Id", page_size: int = MAX_PAGE_SIZE
+    ) -> list[dict]:
+        """Every match, paging with 1-based STARTPOSITION until a short page (§8)."""
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}.")
+        base = f"SELECT * FROM {entity_name(entity)}{_where(where)}"
+        if order_by:
+            base += f" ORDERBY {order_by}"
+        rows: list[dict] = []
+        start = 1
+        while True:
+            page = self.query(f"{base} STARTPOSITION {start} MAXRESULTS {page_size}")
+            rows.extend(page)
+            if len(page) < page_size:
+                return rows
+            start += page_size
+
+    def count(self, entity: str, where: str = "") -> int:
+        """``SELECT COUNT(*)`` → ``totalCount``."""
+        statement = f"SELECT COUNT(*) FROM {entity_name(entity)}{_where(where)}"
+        response = self._query_response(statement)
+        return int(ci_get(response, "totalCount", default=0) or 0)
+
+    def _query_response(self, statement: str) -> dict:
+        # POST with a text body: no URL-length limit, no double encoding (§2.1, §2.2).
+        data = self._call("POST", "query", text=statement)
+        return ci_get(data, "QueryResponse", default={}) or {}
+
+    # Batch and CDC ---------------------------------------------------------------------
+
+    def batch(self, items: list[dict], *, request_id: str | None = None) -> list[dict]:
+        """Run ``BatchItemRequest`` items, 30 per call (§3); results come back in order.
+
+        Each result is the ``BatchItemResponse`` item plus ``"error"``: ``None``, or the
+        exception its ``Fault`` maps to (not raised, so one bad item spoils nothing).
+        Items without a ``bId`` get their position ("1", "2", …).
+        """
+        prepared = []
+        for index, item in enumerate(items, start=1):
+            item = {**item, "bId": str(item.get("bId") or index)}
+            if len(item["bId"]) > MAX_BATCH_ID:
+                raise ValueError(f"bId {item['bId']!r} is longer than {MAX_BATCH_ID} characters.")
+            prepared.append(item)
+        if len({i["bId"] for i in prepared}) != len(prepared):
+            raise ValueError("Batch item bIds must be unique.")
+        chunks = [prepared[i:i + MAX_BATCH_ITEMS] for i in range(0, len(prepared), MAX_BATCH_ITEMS)]
+        results: list[dict] = []
+        for number, chunk in enumerate(chunks, start=1):
+            rid = None
+            if request_id is not None:  # each call needs its own requestid (§2.4)
+                rid = request_id if len(chunks) == 1 else f"{request_id}-{number}"
+            data, tid = self._request("POST", "batch", body={"BatchItemRequest": chunk},
+                                      request_id=rid, request_id_limit=MAX_BATCH_REQUEST_ID)
+            answers = {str(ci_get(a, "bId")): a for a in ci_get(data, "BatchItemResponse") or []}
+            for item in chunk:
+                results.append(_batch_result(item["bId"], answers.get(item["bId"]), tid))
+        return results
+
+    def cdc(self, entities: list[str], changed_since: datetime) -> dict[str, list[dict]]:
+        """Objects of ``entities`` changed since ``changed_since`` (at most 30 days back;
+        at most 1000 objects per answer, §6). Deleted ones carry ``"status": "Deleted"``."""
+        if changed_since.tzinfo is None:
+            raise ValueError("changed_since must be timezone-aware.")
+        names = [entity_name(e) for e in entities]
+        params = {"entities": ",".join(names), "changedSince": changed_since.isoformat()}
+        data, tid = self._request("GET", "cdc", params=params)
+        changes: dict[str, list[dict]] = {name: [] for name in names}
+        for block in ci_get(data, "CDCResponse") or []:
+            fault = ci_get(block, "Fault")
+            if fault is not None:
+                raise exception_from_fault(fault, status_code=200, intuit_tid=tid)
+            for group in ci_get(block, "QueryResponse") or []:
+                for key, value in (group or {}).items():
+                    if isinstance(value, list):
+                        changes.setdefault(entity_name(key), []).extend(value)
+        return changes
+
+    # HTTP -----------------------------------------------------------------------------------
+
+    @property
+    def minor_version(self) -> int:
+        # Values below 75 are ignored by QBO since 2025-08-01 (§2.3).
+        configured = self.connection.minor_version or app_settings.MINOR_VERSION
+        return max(int(configured), MIN_MINOR_VERSION)
+
+    def _realm(self) -> str:
+        if not self.connection.realm_id:
+            raise ReconnectRequired(
+                "This workspace has no QuickBooks company connected.",
+                fix="Connect QuickBooks: Settings → QuickBooks → Connect.",
+            )
+        return self.connection.realm_id
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> dict:
+        return self._request(method, path, **kwargs)[0]
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        body: Any = None,
+        text: str | None = None,
+        request_id: str | None = None,
+        request_id_limit: int = MAX_REQUEST_ID,
+    ) -> tuple[dict, str]:
+        """Send with the current token; on a 401 refresh once and resend once."""
+        from . import oauth  # imported late: oauth imports models and settings
+
+        url = f"{app_settings.endpoints()['api_base']}/v3/company/{self._realm()}/{path}"
+        query = {"minorversion": str(self.minor_version), **(params or {})}
+        if request_id is not None:
+            query["requestid"] = validate_request_id(request_id, request_id_limit)
+        if body is not None:
+            content_type, data = "application/json", dumps(body).encode("utf-8")
+        elif text is not None:
+            content_type, data = "application/text", text.encode("utf-8")
+        else:
+            content_type, data = None, None
+
+        # A POST query is a read; every other POST (batch included) may write.
+        write = method != "GET" and path != "query"
+        token = oauth.get_access_token(self.connection)
+        response = self._send(method, url, query, content_type, data, token, write)
+        if response.status_code == 401 and isinstance(
+            exception_from_response(response), AuthenticationFailed
+        ):
+            # Single-flight across processes lives in oauth; it updates the connection.
+            oauth.refresh_tokens(self.connection, stale_access_token=token)
+            fresh = oauth.get_access_token(self.connection)
+            response = self._send(method, url, query, content_type, data, fresh, write)
+        tid = response.headers.get("intuit_tid", "")
+        if response.status_code >= 400:
+            raise exception_from_response(response)
+        try:
+            parsed = json.loads(response.content or b"{}", parse_float=Decimal)
+        except ValueError:
+            # A 2xx that is not JSON: a proxy page, or XML (§2.2). The write may be done.
+            raise ServerError(
+                "QuickBooks sent a response that is not JSON; the request may or may not "
+                "have been applied.", detail=response.text[:200], status_code=response.status_code,
+                intuit_tid=tid,
+            ) from None
+        fault = ci_get(parsed, "Fault")
+        if fault is not None:  # rare, but a 200 can carry a Fault (§4.1)
+            raise exception_from_fault(fault, status_code=response.status_code, intuit_tid=tid)
+        if not isinstance(parsed, dict):
+            raise ServerError("QuickBooks sent an unexpected response.", status_code=200,
+                              intuit_tid=tid)
+        return parsed, tid
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        query: dict[str, str],
+        content_type: str | None,
+        data: bytes | None,
+        token: str,
+        write: bool,
+    ) -> requests.Response:
+        headers = {
+            "Authorization": f"Bearer {token}",
+            "Accept": "application/json",
+            "User-Agent": USER_AGENT,
+        }
+        if content_type:
+            headers["Content-Type"] = content_type
+        path = url.split("/v3/company/", 1)[-1]
+        started = time.monotonic()
+        try:
+            response = self.session.request(
+                method, url, params=query, data=data, headers=headers,
+                timeout=tuple(app_settings.TIMEOUT),
+            )
+        except requests.RequestException as exc:
+            elapsed = (time.monotonic() - started) * 1000
+            logger.debug("QBO %s %s failed: %s (%.0f ms)", method, path, type(exc).__name__,
+                         elapsed)
+            raise _network_error(exc, write=write) from exc
+        elapsed = (time.monotonic() - started) * 1000
+        logger.debug("QBO %s %s -> %s intuit_tid=%s (%.0f ms)", method, path,
+                     response.status_code, response.headers.get("intuit_tid", ""), elapsed)
+        return response
+
+
+def _network_error(exc: requests.RequestException, *, write: bool) -> NetworkError:
+    what = "did not answer in time" if isinstance(exc, requests.Timeout) else "could not be reached"
+    outcome = (
+        "the write may or may not have been applied; look it up before sending it again."
+        if write else "nothing was changed."
+    )
+    return NetworkError(f"QuickBooks {what} ({type(exc).__name__}): {outcome}")
+
+
+def _where(where: str) -> str:
+    where = where.strip()
+    if where[:6].upper() == "WHERE ":
+        where = where[6:].strip()
+    return f" WHERE {where}" if where else ""
+
+
+def _require_id(payload: dict) -> None:
+    if not payload.get("Id") or payload.get("SyncToken") in (None, ""):
+        raise ValueError("An update needs the record's Id and current SyncToken.")
+
+
+def _entity(data: dict, entity: str) -> dict:
+    """The entity object from ``{"Invoice": {...}, "time": ...}``."""
+    found = ci_get(data, entity_name(entity))
+    if not isinstance(found, dict):
+        raise ServerError(f"QuickBooks answered without the {entity_name(entity)} object.",
+                          status_code=200)
+    return found
+
+
+def _batch_result(bid: str, answer: dict | None, tid: str) -> dict:
+    if answer is None:
+        error = ServerError(f"QuickBooks returned no result for batch item {bid}.",
+                            status_code=200, intuit_tid=tid)
+        return {"bId": bid, "error": error}
+    fault = ci_get(answer, "Fault")
+    error = exception_from_fault(fault, status_code=200, intuit_tid=tid) if fault else None
+    return {**answer, "error": error}
