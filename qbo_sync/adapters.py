@@ -37,6 +37,9 @@ class BaseAdapter:
     model: ClassVar[str] = ""
     #: Host fields whose change should trigger a push (None: any save).
     watched_fields: ClassVar[tuple[str, ...] | None] = None
+    #: Other host models whose saves and deletes change this object, as
+    #: ``{"app_label.Model": "attribute naming the parent"}`` (e.g. invoice lines).
+    related_models: ClassVar[dict[str, str]] = {}
 
     def get_model(self) -> type[models.Model]:
         return apps.get_model(self.model)

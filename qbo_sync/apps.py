@@ -8,4 +8,6 @@ class QBOSyncConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401  (registers system checks)
+        from . import checks, receivers  # noqa: F401  (checks registers itself)
+
+        receivers.connect()

@@ -124,14 +124,18 @@ class OAuthState(models.Model):
 class ItemMapping(models.Model):
     """Host line category → QBO item."""
 
-    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="item_mappings")
+    connection = models.ForeignKey(
+        Connection, on_delete=models.CASCADE, related_name="item_mappings"
+    )
     category = models.CharField(max_length=100)
     item_id = models.CharField(max_length=32)
     item_name = models.CharField(max_length=255, blank=True)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["connection", "category"], name="qbo_item_mapping_unique")
+            models.UniqueConstraint(
+                fields=["connection", "category"], name="qbo_item_mapping_unique"
+            )
         ]
 
     def __str__(self) -> str:
@@ -141,14 +145,18 @@ class ItemMapping(models.Model):
 class TaxMapping(models.Model):
     """Host tax rate (its key, e.g. ``"20.00"`` or a name) → QBO tax code."""
 
-    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="tax_mappings")
+    connection = models.ForeignKey(
+        Connection, on_delete=models.CASCADE, related_name="tax_mappings"
+    )
     tax_rate = models.CharField(max_length=100)
     tax_code_id = models.CharField(max_length=32)
     tax_code_name = models.CharField(max_length=255, blank=True)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["connection", "tax_rate"], name="qbo_tax_mapping_unique")
+            models.UniqueConstraint(
+                fields=["connection", "tax_rate"], name="qbo_tax_mapping_unique"
+            )
         ]
 
     def __str__(self) -> str:

@@ -80,6 +80,9 @@ class ContactAdapter(adapters.ContactAdapter):
 
 class InvoiceAdapter(adapters.InvoiceAdapter):
     model = "billing.Invoice"
+    # Status moves (sent → paid) are not edits; qbo_sync tracks status itself.
+    watched_fields = ("number", "contact", "issue_date", "due_date", "currency", "memo", "notes")
+    related_models = {"billing.InvoiceLine": "invoice"}
 
     def workspace_of(self, obj: Invoice) -> str:
         return obj.workspace.slug
@@ -167,6 +170,7 @@ class PaymentAdapter(adapters.PaymentAdapter):
 
 class CreditMemoAdapter(adapters.CreditMemoAdapter):
     model = "billing.CreditMemo"
+    related_models = {"billing.CreditMemoLine": "credit_memo"}
 
     def workspace_of(self, obj: CreditMemo) -> str:
         return obj.workspace.slug
@@ -187,6 +191,7 @@ class CreditMemoAdapter(adapters.CreditMemoAdapter):
 
 class RefundAdapter(adapters.RefundAdapter):
     model = "billing.Refund"
+    related_models = {"billing.RefundLine": "refund"}
 
     def workspace_of(self, obj: Refund) -> str:
         return obj.workspace.slug

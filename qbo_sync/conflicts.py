@@ -1,0 +1,77 @@
+"""Tell an accountant's edit in QBO from our own last write (for 5010 handling).
+
+We compare only the fields qbo_sync owns, normalised, between what we last wrote
+(``EntityLink.last_payload``) and what QBO holds now. QBO adds fields of its own
+(Ids, LineNum, SubTotalLine, tax details, Balance…), so those never count.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+CUSTOMER_FIELDS = (
+    "DisplayName", "CompanyName", "PrimaryEmailAddr.Address", "PrimaryPhone.FreeFormNumber",
+    "BillAddr.Line1", "BillAddr.Line2", "BillAddr.City", "BillAddr.CountrySubDivisionCode",
+    "BillAddr.PostalCode", "BillAddr.Country",
+)
+TRANSACTION_FIELDS = ("DocNumber", "TxnDate", "DueDate", "CustomerRef.value",
+                      "CustomerMemo.value", "TotalAmt")
+
+
+def _get(obj: Any, dotted: str) -> Any:
+    for part in dotted.split("."):
+        if not isinstance(obj, dict):
+            return None
+        obj = obj.get(part)
+    return obj
+
+
+def _norm(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value).lower()
+    try:
+        return str(Decimal(str(value)).normalize())
+    except (InvalidOperation, ValueError):
+        return str(value).strip()
+
+
+def _sales_lines(obj: dict) -> list[tuple[str, ...]]:
+    rows = []
+    for line in obj.get("Line") or []:
+        detail = line.get("SalesItemLineDetail")
+        if line.get("DetailType") == "SalesItemLineDetail" and detail:
+            rows.append((
+                _norm(_get(detail, "ItemRef.value")), _norm(detail.get("Qty")),
+                _norm(detail.get("UnitPrice")), _norm(line.get("Amount")),
+                _norm(line.get("Description")), _norm(_get(detail, "TaxCodeRef.value")),
+            ))
+        elif line.get("DetailType") == "DiscountLineDetail":
+            rows.append(("discount", _norm(line.get("Amount"))))
+    return rows
+
+
+def differences(last_written: dict, current: dict, *, customer: bool = False) -> list[str]:
+    """Human-readable list of owned fields whose QBO value differs from our last write.
+
+    Only fields we actually sent are compared; an empty list means QBO's change was
+    somewhere we do not own (a payment applied, a memo of the accountant's…).
+    """
+    fields = CUSTOMER_FIELDS if customer else TRANSACTION_FIELDS
+    out = []
+    for name in fields:
+        if name == "TotalAmt" or _get(last_written, name) is None:
+            continue
+        ours, theirs = _norm(_get(last_written, name)), _norm(_get(current, name))
+        if ours != theirs:
+            out.append(f"{name}: QuickBooks has {theirs!r}, the app last sent {ours!r}")
+    if not customer and "Line" in last_written:
+        ours_lines, theirs_lines = _sales_lines(last_written), _sales_lines(current)
+        if ours_lines != theirs_lines:
+            out.append(
+                f"Line: QuickBooks has {len(theirs_lines)} line(s) that differ from the "
+                f"{len(ours_lines)} the app last sent"
+            )
+    return out

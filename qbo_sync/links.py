@@ -1,0 +1,128 @@
+"""EntityLink bookkeeping and the per-connection context a push needs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Q
+from django.utils import timezone
+
+from .capabilities import Capabilities
+from .conf import app_settings
+from .mapping import MappingContext
+from .models import Connection, EntityLink
+
+CREATING = "creating"
+
+
+def get_link(conn: Connection, obj: Any, qbo_type: str, variant: str = "") -> EntityLink:
+    ct = ContentType.objects.get_for_model(type(obj))
+    link, _ = EntityLink.objects.get_or_create(
+        connection=conn, content_type=ct, object_id=str(obj.pk), variant=variant,
+        defaults={"qbo_type": qbo_type, "qbo_status": ""},
+    )
+    return link
+
+
+def find_link(conn: Connection, obj: Any, variant: str = "") -> EntityLink | None:
+    ct = ContentType.objects.get_for_model(type(obj))
+    return EntityLink.objects.filter(
+        connection=conn, content_type=ct, object_id=str(obj.pk), variant=variant
+    ).first()
+
+
+def start_create(link: EntityLink) -> bool:
+    """Mark the link "creating" unless another worker is creating it right now.
+
+    The mark stays after an ambiguous failure (timeout, 5xx, lost response), so the
+    next attempt knows to look in QBO before creating again (DESIGN.md invariant 2).
+    Returns False when someone else holds a fresh mark.
+    """
+    lease = timezone.now() - timedelta(seconds=int(app_settings.JOB_LEASE_SECONDS))
+    taken = EntityLink.objects.filter(pk=link.pk, qbo_id="").filter(
+        ~Q(qbo_status=CREATING) | Q(updated_at__lt=lease)
+    ).update(qbo_status=CREATING, updated_at=timezone.now())
+    link.refresh_from_db()
+    return bool(taken)
+
+
+def was_ambiguous(link: EntityLink) -> bool:
+    """A previous create may have reached QBO without us learning the id."""
+    return link.qbo_status == CREATING and not link.qbo_id
+
+
+def record_write(link: EntityLink, obj: dict, payload: dict, *, status: str = "active") -> None:
+    """Store what QBO answered the moment we know it."""
+    link.qbo_id = str(obj.get("Id", link.qbo_id))
+    link.sync_token = str(obj.get("SyncToken", link.sync_token))
+    link.doc_number = str(obj.get("DocNumber") or "")[:32]
+    link.last_payload = json_safe(payload)
+    from .mapping import content_hash
+
+    link.content_hash = content_hash(payload)
+    link.qbo_status = status
+    link.last_synced_at = timezone.now()
+    link.save()
+
+
+def json_safe(value: Any) -> Any:
+    """Decimals as strings, for JSONField storage."""
+    return json.loads(json.dumps(value, default=_default))
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def request_id(*parts: Any) -> str:
+    """A deterministic requestid (≤50 characters, qbo-api.md §2.4): the same intent
+    always sends the same id, so QBO can replay instead of writing twice."""
+    raw = ":".join(str(p) for p in parts)
+    return "qs-" + hashlib.sha256(raw.encode()).hexdigest()[:40]
+
+
+def marker(kind: str, key: str) -> str:
+    """Text written into a record's PrivateNote so we can find it again after an
+    ambiguous create when there is no DocNumber to search by."""
+    return f"[qbo_sync {kind} {key}]"
+
+
+def capabilities(conn: Connection, client: Any) -> Capabilities:
+    """The company's capabilities, re-read from QBO when older than
+    CAPABILITIES_MAX_AGE (two metered reads a day at most)."""
+    max_age = timedelta(seconds=int(app_settings.CAPABILITIES_MAX_AGE))
+    fresh = conn.capabilities_fetched_at and conn.capabilities_fetched_at > timezone.now() - max_age
+    if conn.capabilities and fresh:
+        return Capabilities.from_dict(conn.capabilities)
+    caps = client.capabilities()
+    conn.capabilities = caps.as_dict()
+    conn.capabilities_fetched_at = timezone.now()
+    if caps.company_name and not conn.company_name:
+        conn.company_name = caps.company_name
+    conn.save(update_fields=["capabilities", "capabilities_fetched_at", "company_name",
+                             "updated_at"])
+    return caps
+
+
+def mapping_context(conn: Connection, client: Any) -> MappingContext:
+    caps = capabilities(conn, client)
+    return MappingContext.from_parts(
+        caps.as_dict(),
+        {
+            "invoice_number_strategy": conn.invoice_number_strategy,
+            "default_item_id": conn.default_item_id,
+            "default_tax_code_id": conn.default_tax_code_id,
+            "default_deposit_account_id": conn.default_deposit_account_id,
+        },
+        dict(conn.item_mappings.values_list("category", "item_id")),
+        dict(conn.tax_mappings.values_list("tax_rate", "tax_code_id")),
+    )

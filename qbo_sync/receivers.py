@@ -1,0 +1,145 @@
+"""Host-model signal handlers: decide the intent and write the outbox row, nothing
+else. No QBO call ever happens here (DESIGN.md invariant 4): a save costs at most
+one SELECT for the connection and one INSERT for the job."""
+
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from functools import partial
+from typing import Any
+
+from django.apps import apps
+from django.db.models.signals import post_delete, post_init, post_save
+
+from . import outbox
+from .adapters import KINDS, get_adapter
+
+_state = threading.local()
+SNAPSHOT = "_qbo_sync_snapshot"
+
+
+@contextmanager
+def muted():
+    """Saves inside this block queue nothing (bulk imports, demo resets)."""
+    previous = getattr(_state, "muted", False)
+    _state.muted = True
+    try:
+        yield
+    finally:
+        _state.muted = previous
+
+
+def is_muted() -> bool:
+    return getattr(_state, "muted", False)
+
+
+def connect() -> None:
+    """Connect handlers for every configured adapter. Called from AppConfig.ready()."""
+    for kind in KINDS:
+        adapter = get_adapter(kind)
+        if adapter is None or not adapter.model:
+            continue
+        model = apps.get_model(adapter.model)
+        post_init.connect(partial(_snapshot, kind), sender=model, weak=False,
+                          dispatch_uid=f"qbo_sync.snapshot.{kind}")
+        post_save.connect(partial(_saved, kind), sender=model, weak=False,
+                          dispatch_uid=f"qbo_sync.saved.{kind}")
+        for label, parent_attr in getattr(adapter, "related_models", {}).items():
+            related = apps.get_model(label)
+            handler = partial(_related_changed, kind, parent_attr)
+            post_save.connect(handler, sender=related, weak=False,
+                              dispatch_uid=f"qbo_sync.related.{kind}.{label}.save")
+            post_delete.connect(handler, sender=related, weak=False,
+                                dispatch_uid=f"qbo_sync.related.{kind}.{label}.delete")
+
+
+def _watched(adapter: Any, instance: Any) -> dict[str, Any]:
+    fields = adapter.watched_fields
+    if not fields:
+        return {}
+    return {name: instance.__dict__.get(_attname(instance, name)) for name in fields}
+
+
+def _attname(instance: Any, name: str) -> str:
+    try:
+        return instance._meta.get_field(name).attname
+    except Exception:  # noqa: BLE001 - a plain attribute, not a model field
+        return name
+
+
+def _snapshot(kind: str, sender: Any, instance: Any, **kwargs: Any) -> None:
+    if instance.pk is None:
+        return
+    adapter = get_adapter(kind)
+    snap = {"fields": _watched(adapter, instance)}
+    if kind == "invoice":
+        snap["status"] = adapter.status_of(instance)
+    instance.__dict__[SNAPSHOT] = snap
+
+
+def _saved(kind: str, sender: Any, instance: Any, created: bool, raw: bool = False,
+           **kwargs: Any) -> None:
+    if raw or is_muted():
+        return
+    adapter = get_adapter(kind)
+    before = None if created else instance.__dict__.get(SNAPSHOT)
+    action = decide(kind, adapter, instance, before)
+    # The next save of this same instance compares against what was just saved.
+    _snapshot(kind, sender, instance)
+    if action:
+        outbox.enqueue(kind, instance, action=action)
+
+
+def decide(kind: str, adapter: Any, instance: Any, before: dict | None) -> str | None:
+    """The push intent for a save, or None when QBO needs nothing."""
+    edited = before is None or not adapter.watched_fields or (
+        _watched(adapter, instance) != before.get("fields")
+    )
+    if kind != "invoice":
+        if not adapter.should_sync(instance) or not edited:
+            return None
+        return outbox.PUSH_ACTIONS[kind]
+    status = adapter.status_of(instance)
+    previous = before.get("status") if before else None
+    if status == "void":
+        return "void" if previous not in ("void", "draft", None) or _linked(instance) else None
+    if status == "draft" or not adapter.should_sync(instance):
+        return None
+    if previous in (None, "draft"):
+        return "sync" if _in_scope(adapter, instance) else None
+    return "sync" if edited else None
+
+
+def _linked(instance: Any) -> bool:
+    from django.contrib.contenttypes.models import ContentType
+
+    from .models import EntityLink
+
+    ct = ContentType.objects.get_for_model(type(instance))
+    return EntityLink.objects.filter(content_type=ct, object_id=str(instance.pk)).exists()
+
+
+def _in_scope(adapter: Any, instance: Any) -> bool:
+    """Invoices dated before the connection sync only through the manual / historical
+    sync, so connecting never floods QBO with old invoices."""
+    conn = outbox.connection_for(adapter.workspace_of(instance))
+    if conn is None or conn.connected_at is None:
+        return False
+    issued = adapter.to_data(instance).issue_date if not hasattr(adapter, "issue_date_of") \
+        else adapter.issue_date_of(instance)
+    return issued is None or issued >= conn.connected_at.date() or _linked(instance)
+
+
+def _related_changed(kind: str, parent_attr: str, sender: Any, instance: Any,
+                     raw: bool = False, **kwargs: Any) -> None:
+    if raw or is_muted():
+        return
+    parent = getattr(instance, parent_attr, None)
+    if parent is None:
+        return
+    adapter = get_adapter(kind)
+    if kind == "invoice" and adapter.status_of(parent) not in ("sent", "paid"):
+        return
+    if adapter.should_sync(parent):
+        outbox.enqueue(kind, parent, action=outbox.PUSH_ACTIONS[kind])
