@@ -23,7 +23,7 @@ from urllib.parse import quote as url_quote
 
 import requests
 
-from . import __version__
+from . import __version__, throttle
 from .capabilities import CompanyMixin
 from .conf import MIN_MINOR_VERSION, app_settings
 from .exceptions import (
@@ -392,10 +392,11 @@ class QBOClient(CompanyMixin):
         path = url.split("/v3/company/", 1)[-1]
         started = time.monotonic()
         try:
-            response = self.session.request(
-                method, url, params=query, data=data, headers=headers,
-                timeout=tuple(app_settings.TIMEOUT),
-            )
+            with throttle.budget(self.connection.realm_id, batch=path.startswith("batch")):
+                response = self.session.request(
+                    method, url, params=query, data=data, headers=headers,
+                    timeout=tuple(app_settings.TIMEOUT),
+                )
         except requests.RequestException as exc:
             elapsed = (time.monotonic() - started) * 1000
             logger.debug("QBO %s %s failed: %s (%.0f ms)", method, path, type(exc).__name__,

@@ -70,9 +70,14 @@ DEFAULTS: dict[str, Any] = {
     "CAPABILITIES_MAX_AGE": 86400,
     # Items / tax codes / accounts lists shown in the settings screens, cached seconds.
     "LISTS_CACHE_SECONDS": 3600,
-    # Client-side limits per realm (qbo-api.md §3).
+    # Client-side budget per realm (qbo-api.md §3), kept in this Django cache; use a
+    # shared cache (Redis…) so it holds across workers.
+    "RATE_LIMIT_ENABLED": True,
+    "RATE_LIMIT_CACHE": "default",
     "RATE_LIMIT_PER_MINUTE": 450,
     "MAX_CONCURRENT": 10,
+    # Seconds a call may wait for budget before it backs off as if throttled.
+    "RATE_LIMIT_MAX_WAIT": 5,
 }
 
 
