@@ -24,6 +24,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
     "django_q",
     "encrypted_model_fields",
     "qbo_sync",
@@ -39,6 +40,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+REST_FRAMEWORK = {"DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema"}
 
 ROOT_URLCONF = "example_project.urls"
 WSGI_APPLICATION = "example_project.wsgi.application"
@@ -109,6 +112,14 @@ Q_CLUSTER = {
 if os.environ.get("QBO_BROKER") == "redis":
     Q_CLUSTER.pop("orm")
     Q_CLUSTER["redis"] = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    # A shared cache, so qbo_sync's per-realm call budget holds across all workers.
+    # Its own Redis database: clearing the cache never touches the broker's queue.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ.get("REDIS_CACHE_URL", "redis://127.0.0.1:6379/1"),
+        }
+    }
 
 QBO_SYNC = {
     "ENVIRONMENT": os.environ.get("QBO_ENVIRONMENT", "simulator"),

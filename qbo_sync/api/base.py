@@ -1,0 +1,107 @@
+"""Shared parts of the API views: the workspace's connection, and errors that always
+say what went wrong and what to do (DESIGN.md invariant 6)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ..configure import SettingsError
+from ..exceptions import (
+    ConfigurationError,
+    MappingError,
+    QBOSyncError,
+    ReconnectRequired,
+    TransientError,
+    ValidationError,
+)
+from ..models import Connection
+from ..oauth import ConnectError
+from .permissions import CanManageIntegration, request_workspace
+from .serializers import ErrorSerializer
+
+CONNECT_FIX = "Connect QuickBooks first: GET connect, then follow authorize_url."
+
+
+class Problem(exceptions.APIException):
+    """An API error with a fix."""
+
+    def __init__(self, status_code: int, detail: str, *, fix: str = "", code: str = "",
+                 errors: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.status_code = status_code
+        self.body: dict[str, Any] = {"detail": detail, "fix": fix, "code": code}
+        if errors:
+            self.body["errors"] = errors
+
+
+def status_for(exc: QBOSyncError) -> int:
+    """HTTP status for a service error, by how the caller must react."""
+    if isinstance(exc, ReconnectRequired):
+        return status.HTTP_409_CONFLICT
+    if isinstance(exc, TransientError):
+        return status.HTTP_503_SERVICE_UNAVAILABLE
+    if isinstance(exc, (ConnectError, ConfigurationError, MappingError, ValidationError)):
+        return status.HTTP_400_BAD_REQUEST
+    return status.HTTP_502_BAD_GATEWAY
+
+
+def problem_from(exc: QBOSyncError) -> Problem:
+    errors = exc.errors if isinstance(exc, SettingsError) else None
+    if errors is None and exc.element and isinstance(exc, ConfigurationError):
+        errors = {exc.element: exc.message}
+    return Problem(status_for(exc), exc.message or str(exc), fix=exc.fix,
+                   code=exc.code or type(exc).__name__, errors=errors)
+
+
+def _flatten(detail: Any) -> dict[str, str]:
+    if isinstance(detail, dict):
+        return {str(k): " ".join(str(x) for x in v) if isinstance(v, list) else str(v)
+                for k, v in detail.items()}
+    return {"non_field_errors": " ".join(str(x) for x in detail)}
+
+
+class QBOAPIView(APIView):
+    """Base view: manage permission, the request's workspace, uniform error bodies."""
+
+    permission_classes = [CanManageIntegration]
+
+    @property
+    def workspace(self) -> str:
+        return request_workspace(self.request)
+
+    def connection(self, *, required: bool = True) -> Connection | None:
+        conn = Connection.objects.filter(workspace=self.workspace).first()
+        if conn is None and required:
+            raise Problem(status.HTTP_409_CONFLICT,
+                          f"Workspace {self.workspace!r} has no QuickBooks connection.",
+                          fix=CONNECT_FIX, code="not_connected")
+        return conn
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, QBOSyncError):
+            exc = problem_from(exc)
+        elif isinstance(exc, exceptions.ValidationError):
+            exc = Problem(status.HTTP_400_BAD_REQUEST, "The request is not valid.",
+                          fix="Correct the fields named in 'errors' and send it again.",
+                          code="invalid", errors=_flatten(exc.detail))
+        if isinstance(exc, Problem):
+            return Response(exc.body, status=exc.status_code)
+        return super().handle_exception(exc)
+
+
+def errors(*codes: int) -> dict[int, OpenApiResponse]:
+    """OpenAPI error responses, all with :class:`ErrorSerializer` bodies."""
+    text = {
+        400: "Invalid input or setting; the body says which field and how to fix it.",
+        403: "Not signed in, or not an admin/manager of the workspace.",
+        404: "Not found in this workspace.",
+        409: "Not connected / needs reconnect / conflicting state.",
+        502: "QuickBooks answered with an error.",
+        503: "QuickBooks could not be reached; try again shortly.",
+    }
+    return {code: OpenApiResponse(ErrorSerializer, description=text[code]) for code in codes}

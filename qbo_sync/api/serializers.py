@@ -1,0 +1,267 @@
+"""Request and response shapes of the QuickBooks API. Nothing here ever carries a
+token (DESIGN.md invariant 5)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from ..conf import MIN_MINOR_VERSION
+from ..models import Connection, HistoricalRun, SyncAttempt, SyncJob
+
+# Errors ---------------------------------------------------------------------------------
+
+
+class ErrorSerializer(serializers.Serializer):
+    """Every error: what went wrong, and what to do about it."""
+
+    detail = serializers.CharField()
+    fix = serializers.CharField(required=False)
+    code = serializers.CharField(required=False)
+    errors = serializers.DictField(child=serializers.CharField(), required=False,
+                                   help_text="Field → message, for invalid input.")
+
+
+# Connect ---------------------------------------------------------------------------------
+
+
+class ConnectSerializer(serializers.Serializer):
+    authorize_url = serializers.URLField(help_text="Send the browser here (Intuit consent).")
+
+
+class CallbackSerializer(serializers.Serializer):
+    """The query parameters Intuit sent to the redirect URI, passed through unchanged."""
+
+    code = serializers.CharField(required=False, allow_blank=True)
+    state = serializers.CharField()
+    realmId = serializers.CharField(required=False, allow_blank=True)  # noqa: N815 - Intuit's
+    error = serializers.CharField(required=False, allow_blank=True)
+    error_description = serializers.CharField(required=False, allow_blank=True)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        raw = self.initial_data
+        if not attrs.get("error") and not attrs.get("realmId") and "realm_id" in raw:
+            raise serializers.ValidationError({"realmId": (
+                "Send the company id as 'realmId' (Intuit's parameter name), not "
+                "'realm_id'. Pass Intuit's callback query string through unchanged.")})
+        if not attrs.get("error") and not attrs.get("code"):
+            raise serializers.ValidationError({"code": "Intuit's authorization 'code' is "
+                                                       "missing from the callback."})
+        return attrs
+
+
+# Status ----------------------------------------------------------------------------------
+
+
+class TokenStatusSerializer(serializers.Serializer):
+    access_expires_at = serializers.DateTimeField(allow_null=True)
+    access_expires_in_seconds = serializers.IntegerField(allow_null=True)
+    refresh_expires_at = serializers.DateTimeField(allow_null=True)
+    refresh_expires_in_seconds = serializers.IntegerField(allow_null=True)
+    hard_expires_at = serializers.DateTimeField(
+        allow_null=True, help_text="The refresh-token chain's 5-year cap: reconnect before.")
+    hard_expires_in_seconds = serializers.IntegerField(allow_null=True)
+    hard_expires_in_days = serializers.IntegerField(allow_null=True)
+
+
+class JobBriefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    entity = serializers.CharField()
+    action = serializers.CharField()
+    object_id = serializers.CharField()
+    qbo_id = serializers.CharField()
+    at = serializers.DateTimeField()
+    message = serializers.CharField()
+
+
+class StatusSerializer(serializers.Serializer):
+    workspace = serializers.CharField()
+    status = serializers.CharField(help_text="connected | error | disconnected | not_connected")
+    status_display = serializers.CharField()
+    status_reason = serializers.CharField()
+    company = serializers.CharField()
+    realm_id = serializers.CharField()
+    environment = serializers.CharField()
+    connected_at = serializers.DateTimeField(allow_null=True)
+    tokens = TokenStatusSerializer(required=False)
+    jobs = serializers.DictField(child=serializers.IntegerField(),
+                                 help_text="Number of sync jobs by status.")
+    last_success = JobBriefSerializer(allow_null=True)
+    last_failure = JobBriefSerializer(allow_null=True)
+    missing_required = serializers.ListField(child=serializers.CharField())
+
+
+# Settings ---------------------------------------------------------------------------------
+
+
+class SettingsSerializer(serializers.ModelSerializer):
+    """The workspace admin's choices; ids come from the items / tax-codes / accounts
+    lists, names are filled in from them."""
+
+    missing_required = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Connection
+        fields = [
+            "invoice_number_strategy", "default_item_id", "default_item_name",
+            "default_tax_code_id", "default_tax_code_name", "default_deposit_account_id",
+            "default_deposit_account_name", "ar_account_id", "ar_account_name",
+            "minor_version", "missing_required",
+        ]
+        read_only_fields = fields
+
+    def get_missing_required(self, obj: Connection) -> list[str]:
+        return list(self.context.get("missing_required", []))
+
+
+class SettingsUpdateSerializer(serializers.Serializer):
+    """PATCH body: any subset of the settings. An empty id clears the setting."""
+
+    invoice_number_strategy = serializers.ChoiceField(
+        choices=Connection.NumberStrategy.choices, required=False)
+    default_item_id = serializers.CharField(required=False, allow_blank=True)
+    default_tax_code_id = serializers.CharField(required=False, allow_blank=True)
+    default_deposit_account_id = serializers.CharField(required=False, allow_blank=True)
+    ar_account_id = serializers.CharField(required=False, allow_blank=True)
+    minor_version = serializers.IntegerField(required=False, min_value=MIN_MINOR_VERSION)
+
+
+# Lists -------------------------------------------------------------------------------------
+
+
+class ItemSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    name = serializers.CharField()
+    type = serializers.CharField()
+
+
+class TaxCodeSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    name = serializers.CharField()
+    description = serializers.CharField(allow_blank=True)
+
+
+class AccountSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    name = serializers.CharField()
+    type = serializers.CharField()
+    subtype = serializers.CharField(allow_blank=True)
+
+
+class ItemListSerializer(serializers.Serializer):
+    results = ItemSerializer(many=True)
+    fetched_at = serializers.DateTimeField()
+
+
+class TaxCodeListSerializer(serializers.Serializer):
+    results = TaxCodeSerializer(many=True)
+    fetched_at = serializers.DateTimeField()
+
+
+class AccountListSerializer(serializers.Serializer):
+    results = AccountSerializer(many=True)
+    fetched_at = serializers.DateTimeField()
+
+
+# Mappings ------------------------------------------------------------------------------------
+
+
+class MappingsSerializer(serializers.Serializer):
+    """``{"mappings": {"design": "21"}}`` for items, ``{"mappings": {"20.00": "3"}}``
+    for taxes: the format of ``manage.py qbo_sync_settings --export``."""
+
+    mappings = serializers.DictField(child=serializers.CharField(allow_blank=False))
+
+
+class MappingsResultSerializer(MappingsSerializer):
+    created = serializers.ListField(child=serializers.CharField())
+    updated = serializers.ListField(child=serializers.CharField())
+    unchanged = serializers.ListField(child=serializers.CharField())
+    deleted = serializers.ListField(child=serializers.CharField())
+
+
+# Historical sync --------------------------------------------------------------------------------
+
+
+class HistoricalSyncRequestSerializer(serializers.Serializer):
+    since = serializers.DateField(required=False, allow_null=True,
+                                  help_text="Invoices issued on or after this date.")
+    dry_run = serializers.BooleanField(required=False, default=False,
+                                       help_text="Only count what would be queued.")
+
+
+def _status_field(choices: type) -> serializers.CharField:
+    # A plain string with the values documented: two enums both named "status" would
+    # make the schema generator invent names for them.
+    values = " | ".join(c.value for c in choices)
+    return serializers.CharField(read_only=True, help_text=values)
+
+
+class HistoricalRunSerializer(serializers.ModelSerializer):
+    percent = serializers.IntegerField(read_only=True)
+    status = _status_field(HistoricalRun.Status)
+
+    class Meta:
+        model = HistoricalRun
+        fields = ["id", "kind", "since", "dry_run", "status", "total", "done", "queued",
+                  "skipped", "percent", "error", "created_at", "finished_at"]
+        read_only_fields = fields
+
+
+# Sync logs --------------------------------------------------------------------------------------
+
+
+class SyncJobSerializer(serializers.ModelSerializer):
+    fix = serializers.SerializerMethodField()
+    status = _status_field(SyncJob.Status)
+    direction = serializers.CharField(read_only=True, help_text="push | pull")
+
+    class Meta:
+        model = SyncJob
+        fields = ["id", "entity", "action", "direction", "status", "object_id", "qbo_id",
+                  "attempts", "max_attempts", "error_message", "fix", "next_attempt_at",
+                  "started_at", "finished_at", "duration_ms", "created_at", "updated_at"]
+        read_only_fields = fields
+
+    def get_fix(self, obj: SyncJob) -> str:
+        return str((obj.error or {}).get("fix") or "")
+
+
+class SyncAttemptSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SyncAttempt
+        fields = ["number", "started_at", "finished_at", "ok", "error", "intuit_tid",
+                  "duration_ms"]
+        read_only_fields = fields
+
+
+class SyncJobDetailSerializer(SyncJobSerializer):
+    attempts_log = SyncAttemptSerializer(source="attempt_log", many=True, read_only=True)
+    payload = serializers.SerializerMethodField()
+    response = serializers.SerializerMethodField()
+
+    class Meta(SyncJobSerializer.Meta):
+        fields = [*SyncJobSerializer.Meta.fields, "error", "payload", "response",
+                  "request_id", "attempts_log"]
+        read_only_fields = fields
+
+    def get_payload(self, obj: SyncJob) -> dict:
+        return mask(obj.payload)
+
+    def get_response(self, obj: SyncJob) -> dict:
+        return mask(obj.response)
+
+
+#: Key fragments never shown, even if a stored payload slipped through unmasked.
+SECRET_KEYS = ("token", "secret", "authorization", "password")
+
+
+def mask(value: Any) -> Any:
+    """A copy of ``value`` with secret-looking keys replaced by ``"***"``."""
+    if isinstance(value, dict):
+        return {k: "***" if any(s in str(k).lower() for s in SECRET_KEYS) else mask(v)
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask(v) for v in value]
+    return value

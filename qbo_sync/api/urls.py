@@ -1,0 +1,30 @@
+"""The QuickBooks REST API a host mounts, e.g.
+``path("api/integrations/quickbooks/", include("qbo_sync.api.urls"))``."""
+
+from django.urls import path
+
+from . import sync_views, views
+
+app_name = "qbo_sync_api"
+
+urlpatterns = [
+    path("connect", views.ConnectView.as_view(), name="connect"),
+    path("callback", views.CallbackView.as_view(), name="callback"),
+    path("status", views.StatusView.as_view(), name="status"),
+    path("disconnect", views.DisconnectView.as_view(), name="disconnect"),
+    path("settings", views.SettingsView.as_view(), name="settings"),
+    path("items", views.ItemsView.as_view(), name="items"),
+    path("tax-codes", views.TaxCodesView.as_view(), name="tax-codes"),
+    path("accounts", views.AccountsView.as_view(), name="accounts"),
+    path("mappings/items", views.ItemMappingsView.as_view(), name="item-mappings"),
+    path("mappings/taxes", views.TaxMappingsView.as_view(), name="tax-mappings"),
+    path("sync/contacts", sync_views.HistoricalSyncView.as_view(kind="contacts"),
+         name="sync-contacts"),
+    path("sync/invoices", sync_views.HistoricalSyncView.as_view(kind="invoices"),
+         name="sync-invoices"),
+    path("sync/runs/<int:pk>", sync_views.HistoricalRunView.as_view(), name="sync-run"),
+    path("sync-logs", sync_views.SyncLogListView.as_view(), name="sync-logs"),
+    path("sync-logs/<int:pk>", sync_views.SyncLogDetailView.as_view(), name="sync-log"),
+    path("sync-logs/<int:pk>/retry", sync_views.SyncLogRetryView.as_view(),
+         name="sync-log-retry"),
+]

@@ -1,0 +1,291 @@
+"""Changing a connection's settings and mappings, with validation against the lists
+loaded from QBO and an audit row (``SettingsChange``) for every change.
+
+The admin, the API and the management commands all call these functions, so a rule
+lives here once. Status reporting is in :mod:`qbo_sync.status` and re-exported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.db import transaction
+
+from .conf import MIN_MINOR_VERSION
+from .exceptions import ConfigurationError
+from .lists import (
+    ar_account_choices,
+    capabilities_of,
+    deposit_account_choices,
+    item_choices,
+    load_lists,
+    tax_code_choices,
+)
+from .models import Connection, ItemMapping, SettingsChange, TaxMapping
+from .status import missing_required, status_summary
+
+__all__ = [
+    "SETTINGS_FIELDS", "SettingsError", "update_settings", "set_item_mapping",
+    "delete_item_mapping", "set_tax_mapping", "delete_tax_mapping", "export_mappings",
+    "import_mappings", "missing_required", "status_summary",
+]
+
+Choices = Callable[[dict], list[tuple[str, str]]]
+
+#: Id settings: field → (label shown to users, list the id must come from, name field).
+ID_FIELDS: dict[str, tuple[str, Choices, str]] = {
+    "default_item_id": ("Default Item", item_choices, "default_item_name"),
+    "default_tax_code_id": ("Default Tax Code", tax_code_choices, "default_tax_code_name"),
+    "default_deposit_account_id": (
+        "Default Deposit Account", deposit_account_choices, "default_deposit_account_name"),
+    "ar_account_id": ("A/R Account", ar_account_choices, "ar_account_name"),
+}
+SETTINGS_FIELDS = ("invoice_number_strategy", *ID_FIELDS, "minor_version")
+RELOAD = "reload the lists (Settings → Reload from QuickBooks) and choose one that exists"
+
+
+class SettingsError(ConfigurationError):
+    """One or more settings are invalid. ``errors`` maps each field to its message."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        self.errors = dict(errors)
+        first = next(iter(self.errors))
+        message = "; ".join(f"{field}: {text}" for field, text in self.errors.items())
+        super().__init__(message, element=first,
+                         fix="Correct the settings named in the message and save again.")
+
+
+def _display(value: Any, name: str = "") -> str:
+    value = "" if value is None else str(value)
+    return f"{name} ({value})" if name and value else value
+
+
+def _audit(connection: Connection, user: Any, field: str, old: str, new: str) -> SettingsChange:
+    return SettingsChange.objects.create(
+        connection=connection, field=field, old_value=old, new_value=new,
+        user=user if getattr(user, "is_authenticated", False) else None,
+    )
+
+
+def _clean_setting(connection: Connection, field: str, value: Any,
+                   lists: Callable[[], dict]) -> tuple[Any, str]:
+    """(clean value, display name) for one setting, or raise ValueError with the fix."""
+    if field == "invoice_number_strategy":
+        allowed = [c.value for c in Connection.NumberStrategy]
+        if value not in allowed:
+            raise ValueError(f"must be one of {', '.join(allowed)} (got {value!r}).")
+        return value, ""
+    if field == "minor_version":
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"must be a whole number (got {value!r}).") from None
+        if number < MIN_MINOR_VERSION:
+            # QBO ignores minor versions below 75 since 2025-08-01 (qbo-api.md §2.3).
+            raise ValueError(f"must be {MIN_MINOR_VERSION} or higher: QuickBooks ignores "
+                             f"older minor versions (got {number}).")
+        return number, ""
+    label, choices, _ = ID_FIELDS[field]
+    value = "" if value is None else str(value).strip()
+    if not value:
+        return "", ""  # clearing a setting is allowed; missing_required() reports it
+    names = dict(choices(lists()))
+    if value not in names:
+        raise ValueError(f"{label} {value!r} is not in QuickBooks' list; {RELOAD}.")
+    return value, names[value]
+
+
+def update_settings(connection: Connection, *, user: Any = None,
+                    **changes: Any) -> list[SettingsChange]:
+    """Validate and apply ``changes`` (fields in :data:`SETTINGS_FIELDS`); record one
+    ``SettingsChange`` per field that really changed. Raises :class:`SettingsError`
+    (nothing saved) when any value is invalid."""
+    unknown = [f for f in changes if f not in SETTINGS_FIELDS]
+    if unknown:
+        raise SettingsError({f: f"is not a setting; use one of {', '.join(SETTINGS_FIELDS)}."
+                             for f in unknown})
+    cache: dict[str, dict] = {}
+
+    def lists() -> dict:
+        if "lists" not in cache:
+            cache["lists"] = load_lists(connection)
+        return cache["lists"]
+
+    cleaned: dict[str, tuple[Any, str]] = {}
+    errors: dict[str, str] = {}
+    for field, value in changes.items():
+        try:
+            cleaned[field] = _clean_setting(connection, field, value, lists)
+        except ValueError as exc:
+            errors[field] = str(exc)
+    if errors:
+        raise SettingsError(errors)
+
+    records: list[SettingsChange] = []
+    with transaction.atomic():
+        row = Connection.objects.select_for_update().get(pk=connection.pk)
+        update_fields: list[str] = []
+        for field, (value, name) in cleaned.items():
+            name_field = ID_FIELDS[field][2] if field in ID_FIELDS else ""
+            old_name = getattr(row, name_field) if name_field else ""
+            old = getattr(row, field)
+            if old == value and (not name_field or old_name == name):
+                continue
+            setattr(row, field, value)
+            update_fields.append(field)
+            if name_field:
+                setattr(row, name_field, name)
+                update_fields.append(name_field)
+            records.append(_audit(row, user, field, _display(old, old_name),
+                                  _display(value, name)))
+        if update_fields:
+            row.save(update_fields=[*update_fields, "updated_at"])
+            for field in update_fields:
+                setattr(connection, field, getattr(row, field))
+    return records
+
+
+# Mappings -----------------------------------------------------------------------------
+
+
+def _item_name(connection: Connection, item_id: str, lists: dict | None = None) -> str:
+    names = dict(item_choices(lists or load_lists(connection)))
+    if item_id not in names:
+        raise ConfigurationError(f"Item {item_id!r} is not in QuickBooks' item list.",
+                                 element="item_id", fix=f"Choose another item, or {RELOAD}.")
+    return names[item_id]
+
+
+def _tax_name(connection: Connection, code_id: str, lists: dict | None = None) -> str:
+    names = {c["id"]: c["name"] for c in (lists or load_lists(connection))["tax_codes"]}
+    if code_id not in names:
+        raise ConfigurationError(f"Tax code {code_id!r} is not in QuickBooks' tax code list.",
+                                 element="tax_code_id",
+                                 fix=f"Choose another tax code, or {RELOAD}.")
+    return names[code_id]
+
+
+def _key(value: Any, what: str) -> str:
+    key = str(value or "").strip()
+    if not key:
+        raise ConfigurationError(f"The {what} is empty.", element=what,
+                                 fix=f"Give the {what} the mapping is for.")
+    return key
+
+
+def set_item_mapping(connection: Connection, *, user: Any = None, category: str,
+                     item_id: str, lists: dict | None = None) -> ItemMapping:
+    """Map a host line category to a QBO item (validated against the item list)."""
+    category, item_id = _key(category, "category"), _key(item_id, "item_id")
+    name = _item_name(connection, item_id, lists)
+    with transaction.atomic():
+        current = ItemMapping.objects.filter(connection=connection, category=category).first()
+        old = _display(current.item_id, current.item_name) if current else ""
+        mapping, _ = ItemMapping.objects.update_or_create(
+            connection=connection, category=category,
+            defaults={"item_id": item_id, "item_name": name})
+        if old != _display(item_id, name):
+            _audit(connection, user, f"item_mapping:{category}", old, _display(item_id, name))
+    return mapping
+
+
+def delete_item_mapping(connection: Connection, *, user: Any = None, category: str) -> bool:
+    """Remove a category's item mapping; False if there was none."""
+    current = ItemMapping.objects.filter(connection=connection, category=category).first()
+    if current is None:
+        return False
+    with transaction.atomic():
+        current.delete()
+        _audit(connection, user, f"item_mapping:{category}",
+               _display(current.item_id, current.item_name), "")
+    return True
+
+
+def set_tax_mapping(connection: Connection, *, user: Any = None, tax_rate: str,
+                    tax_code_id: str, lists: dict | None = None) -> TaxMapping:
+    """Map a host tax rate key (e.g. ``"20.00"``) to a QBO tax code."""
+    tax_rate, tax_code_id = _key(tax_rate, "tax_rate"), _key(tax_code_id, "tax_code_id")
+    name = _tax_name(connection, tax_code_id, lists)
+    with transaction.atomic():
+        current = TaxMapping.objects.filter(connection=connection, tax_rate=tax_rate).first()
+        old = _display(current.tax_code_id, current.tax_code_name) if current else ""
+        mapping, _ = TaxMapping.objects.update_or_create(
+            connection=connection, tax_rate=tax_rate,
+            defaults={"tax_code_id": tax_code_id, "tax_code_name": name})
+        if old != _display(tax_code_id, name):
+            _audit(connection, user, f"tax_mapping:{tax_rate}", old, _display(tax_code_id, name))
+    return mapping
+
+
+def delete_tax_mapping(connection: Connection, *, user: Any = None, tax_rate: str) -> bool:
+    """Remove a tax rate's mapping; False if there was none."""
+    current = TaxMapping.objects.filter(connection=connection, tax_rate=tax_rate).first()
+    if current is None:
+        return False
+    with transaction.atomic():
+        current.delete()
+        _audit(connection, user, f"tax_mapping:{tax_rate}",
+               _display(current.tax_code_id, current.tax_code_name), "")
+    return True
+
+
+def export_mappings(connection: Connection) -> dict[str, dict[str, str]]:
+    """``{"items": {category: item_id}, "taxes": {rate key: tax_code_id}}``."""
+    return {
+        "items": dict(connection.item_mappings.order_by("category")
+                      .values_list("category", "item_id")),
+        "taxes": dict(connection.tax_mappings.order_by("tax_rate")
+                      .values_list("tax_rate", "tax_code_id")),
+    }
+
+
+def import_mappings(connection: Connection, *, user: Any = None, data: dict,
+                    kind: str, replace: bool = False) -> dict[str, Any]:
+    """Import ``{"design": "21", …}`` (kind ``"items"``) or ``{"20.00": "3", …}`` (kind
+    ``"taxes"``). Every id is checked first; one unknown id rejects the whole import.
+    Existing keys not in ``data`` are kept, or removed with ``replace``. Returns
+    ``{"created", "updated", "unchanged", "deleted"}`` key lists."""
+    if kind not in ("items", "taxes"):
+        raise ConfigurationError(f"Unknown mapping kind {kind!r}.", element="kind",
+                                 fix="Use 'items' or 'taxes'.")
+    if not isinstance(data, dict) or not all(isinstance(v, (str, int)) for v in data.values()):
+        raise ConfigurationError(
+            "Mappings must be an object of key → QuickBooks id strings.", element=kind,
+            fix='Use the export format, e.g. {"design": "21"} or {"20.00": "3"}.')
+    pairs = {_key(k, "key"): _key(v, "id") for k, v in data.items()}
+    lists = load_lists(connection) if pairs else {}
+    known = ({i for i, _ in item_choices(lists)} if kind == "items"
+             else {c["id"] for c in lists.get("tax_codes", [])})
+    unknown = sorted({v for v in pairs.values() if v not in known})
+    if unknown:
+        what = "item" if kind == "items" else "tax code"
+        raise ConfigurationError(
+            f"Unknown QuickBooks {what} id(s): {', '.join(unknown)}. Nothing was imported.",
+            element=kind, fix=f"Correct those ids in the file, or {RELOAD}.")
+    current = export_mappings(connection)[kind]
+    summary: dict[str, list[str]] = {"created": [], "updated": [], "unchanged": [],
+                                     "deleted": []}
+    setter = set_item_mapping if kind == "items" else set_tax_mapping
+    with transaction.atomic():
+        for key in sorted(set(current) - set(pairs)) if replace else []:
+            summary["deleted"].append(key)
+            if kind == "items":
+                delete_item_mapping(connection, user=user, category=key)
+            else:
+                delete_tax_mapping(connection, user=user, tax_rate=key)
+        for key, value in pairs.items():
+            state = ("unchanged" if current.get(key) == value
+                     else "updated" if key in current else "created")
+            summary[state].append(key)
+            if state != "unchanged":
+                if kind == "items":
+                    setter(connection, user=user, category=key, item_id=value, lists=lists)
+                else:
+                    setter(connection, user=user, tax_rate=key, tax_code_id=value, lists=lists)
+    return summary
+
+
+def is_us(connection: Connection) -> bool:
+    """Whether the company uses US tax rules (reads capabilities once if needed)."""
+    return capabilities_of(connection).is_us

@@ -1,0 +1,187 @@
+"""Historical (manual) sync: queue pushes of a workspace's existing contacts or invoices.
+
+A run walks the host objects through the adapter, keeps the workspace's, skips drafts
+(``should_sync``) and objects already linked to QBO, and writes one outbox job per
+object (:func:`qbo_sync.outbox.enqueue`); the engine then pushes them, resolving
+dependencies (a customer before its invoices) by itself. Progress is saved on the
+:class:`~qbo_sync.models.HistoricalRun` every :data:`PROGRESS_EVERY` objects.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_date
+
+from .adapters import get_adapter
+from .exceptions import ConfigurationError
+from .models import Connection, EntityLink, HistoricalRun
+
+logger = logging.getLogger("qbo_sync.history")
+
+KINDS = ("contact", "invoice")
+PROGRESS_EVERY = 50
+#: A queued run older than this is taken to be lost (broker down) and blocks nothing.
+STALE_AFTER = timedelta(hours=1)
+
+Progress = Callable[[HistoricalRun], None]
+
+
+class HistoryBusy(ConfigurationError):
+    """A real run of the same kind is already queued or running for the connection."""
+
+
+def normalize_kind(kind: str) -> str:
+    """``"contacts"`` / ``"contact"`` → ``"contact"``; raises ConfigurationError."""
+    value = (kind or "").strip().lower()
+    value = value[:-1] if value.endswith("s") else value
+    if value not in KINDS:
+        raise ConfigurationError(f"Unknown historical sync kind {kind!r}.", element="kind",
+                                 fix="Use 'contacts' or 'invoices'.")
+    return value
+
+
+def start_historical(connection: Connection, *, kind: str, since: date | None = None,
+                     dry_run: bool = False, user: Any = None) -> HistoricalRun:
+    """Create a run. A real run is queued to a worker once the transaction commits; a
+    dry run only counts, so it runs at once and comes back finished."""
+    kind = normalize_kind(kind)
+    busy = HistoricalRun.objects.filter(
+        connection=connection, kind=kind, dry_run=False,
+        status__in=[HistoricalRun.Status.QUEUED, HistoricalRun.Status.RUNNING],
+        created_at__gte=timezone.now() - STALE_AFTER,
+    ).first()
+    if busy is not None and not dry_run:
+        raise HistoryBusy(
+            f"A {kind} sync is already {busy.status} (run {busy.pk}).", element="kind",
+            fix="Wait for it to finish; its progress is shown under Sync runs.")
+    run = HistoricalRun.objects.create(
+        connection=connection, kind=kind, since=since, dry_run=dry_run,
+        user=user if getattr(user, "is_authenticated", False) else None,
+    )
+    if dry_run:
+        run_history(run)
+    else:
+        transaction.on_commit(lambda: _dispatch(run))
+    return run
+
+
+def _dispatch(run: HistoricalRun) -> None:
+    from django_q.tasks import async_task
+
+    async_task(
+        "qbo_sync.tasks.historical_sync", run.connection.workspace, run.kind,
+        run.since.isoformat() if run.since else None, progress_key=str(run.pk),
+        task_name=f"qbo_sync historical {run.kind} sync {run.pk}", group="qbo_sync",
+    )
+
+
+def sync_history(workspace: str, kind: str, since: str | date | None = None,
+                 progress_key: str | None = None) -> dict[str, Any]:
+    """Task body: run the HistoricalRun whose id is ``progress_key``, or a new one."""
+    if progress_key:
+        run = HistoricalRun.objects.select_related("connection").get(pk=int(progress_key))
+    else:
+        connection = Connection.objects.filter(workspace=workspace).first()
+        if connection is None:
+            raise ConfigurationError(f"Workspace {workspace!r} has no QuickBooks connection.",
+                                     fix="Connect QuickBooks first: Settings → QuickBooks.")
+        day = parse_date(since) if isinstance(since, str) else since
+        run = HistoricalRun.objects.create(connection=connection, kind=normalize_kind(kind),
+                                           since=day)
+    run_history(run)
+    return {"run": run.pk, "status": run.status, "total": run.total, "done": run.done,
+            "queued": run.queued, "skipped": run.skipped, "error": run.error}
+
+
+def _issue_date(adapter: Any, obj: Any) -> date | None:
+    # A cheap accessor when the host offers one; the neutral data otherwise.
+    getter = getattr(adapter, "issue_date_of", None)
+    return getter(obj) if getter else adapter.to_data(obj).issue_date
+
+
+def _candidates(run: HistoricalRun, adapter: Any) -> list[Any]:
+    """Primary keys of the workspace's objects in push order. Invoices go oldest first: QBO asks for
+    history to be created chronologically so A/R and auto-apply behave (qbo-api.md §5.2)."""
+    workspace = run.connection.workspace
+    model = adapter.get_model()
+    rows = []
+    for obj in model._default_manager.order_by("pk").iterator(chunk_size=500):
+        if adapter.workspace_of(obj) != workspace:
+            continue
+        day = _issue_date(adapter, obj) if run.kind == "invoice" else None
+        if run.since and run.kind == "invoice" and (day is None or day < run.since):
+            continue
+        rows.append((day or date.min, obj.pk))
+    rows.sort()
+    return [pk for _, pk in rows]
+
+
+def _iter_objects(model: Any, pks: list[Any], chunk: int = 500) -> Any:
+    """The objects for ``pks`` in that order, loaded a chunk at a time."""
+    for start in range(0, len(pks), chunk):
+        part = pks[start:start + chunk]
+        found = model._default_manager.in_bulk(part)
+        yield from (found[pk] for pk in part if pk in found)
+
+
+def _linked_ids(run: HistoricalRun, model: Any) -> set[str]:
+    ct = ContentType.objects.get_for_model(model)
+    return set(EntityLink.objects.filter(connection=run.connection, content_type=ct)
+               .exclude(qbo_id="").values_list("object_id", flat=True))
+
+
+def _save(run: HistoricalRun, *fields: str) -> None:
+    HistoricalRun.objects.filter(pk=run.pk).update(**{f: getattr(run, f) for f in fields})
+
+
+def run_history(run: HistoricalRun, progress: Progress | None = None) -> HistoricalRun:
+    """Walk the objects and queue a push for each (a dry run writes no job). Updates
+    ``total``/``done``/``queued``/``skipped`` as it goes; ends ``done`` or ``failed``."""
+    from .outbox import enqueue
+
+    run.status, run.error = HistoricalRun.Status.RUNNING, ""
+    run.total = run.done = run.queued = run.skipped = 0
+    _save(run, "status", "error", "total", "done", "queued", "skipped")
+    try:
+        adapter = get_adapter(run.kind)
+        if adapter is None:
+            raise ConfigurationError(f"No adapter is configured for {run.kind}s.",
+                                     fix=f"Add '{run.kind}' to QBO_SYNC['ADAPTERS'].")
+        pks = _candidates(run, adapter)
+        linked = _linked_ids(run, adapter.get_model())
+        run.total = len(pks)
+        _save(run, "total")
+        if progress:
+            progress(run)
+        for obj in _iter_objects(adapter.get_model(), pks):
+            if str(obj.pk) in linked or not adapter.should_sync(obj):
+                run.skipped += 1
+            elif run.dry_run:
+                run.queued += 1
+            elif enqueue(run.kind, obj, connection=run.connection) is not None:
+                run.queued += 1
+            else:
+                run.skipped += 1
+            run.done += 1
+            if run.done % PROGRESS_EVERY == 0:
+                _save(run, "done", "queued", "skipped")
+                if progress:
+                    progress(run)
+        run.status = HistoricalRun.Status.DONE
+    except Exception as exc:  # noqa: BLE001 - recorded on the run, shown to the user
+        logger.exception("historical %s sync %s failed", run.kind, run.pk)
+        run.status = HistoricalRun.Status.FAILED
+        fix = getattr(exc, "fix", "")
+        run.error = f"{getattr(exc, 'message', '') or exc}" + (f" Fix: {fix}" if fix else "")
+    run.finished_at = timezone.now()
+    _save(run, "status", "error", "total", "done", "queued", "skipped", "finished_at")
+    if progress:
+        progress(run)
+    return run

@@ -1,0 +1,54 @@
+"""``manage.py qbo_sync_status``: each workspace's connection, tokens and sync health."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from ...configure import status_summary
+from ...models import Connection
+
+
+def _days(seconds: int | None) -> str:
+    if seconds is None:
+        return "-"
+    if abs(seconds) < 86400:
+        return f"{seconds // 3600}h" if seconds >= 0 else "expired"
+    return f"{seconds // 86400}d" if seconds >= 0 else "expired"
+
+
+class Command(BaseCommand):
+    help = "Show the QuickBooks connection status of one or all workspaces."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--workspace", help="Only this workspace.")
+
+    def handle(self, *args: Any, **opts: Any) -> None:
+        connections = Connection.objects.order_by("workspace")
+        if opts["workspace"]:
+            connections = connections.filter(workspace=opts["workspace"])
+            if not connections.exists():
+                raise CommandError(f"Workspace {opts['workspace']!r} has no QuickBooks "
+                                   "connection.")
+        header = ("workspace", "status", "company", "realm", "env", "access", "refresh",
+                  "5y cap", "pending", "failed", "parked", "missing settings")
+        rows = [header]
+        for conn in connections:
+            info = status_summary(conn)
+            tokens, jobs = info["tokens"], info["jobs"]
+            rows.append((
+                info["workspace"], info["status"], info["company"], info["realm_id"],
+                info["environment"], _days(tokens["access_expires_in_seconds"]),
+                _days(tokens["refresh_expires_in_seconds"]),
+                _days(tokens["hard_expires_in_seconds"]), str(jobs["pending"]),
+                str(jobs["failed"]), str(jobs["parked"]),
+                ", ".join(info["missing_required"]) or "-",
+            ))
+        if len(rows) == 1:
+            self.stdout.write("No QuickBooks connections yet.")
+            return
+        widths = [max(len(str(r[i])) for r in rows) for i in range(len(header))]
+        for row in rows:
+            self.stdout.write("  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True))
+                              .rstrip())
