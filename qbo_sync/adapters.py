@@ -16,6 +16,7 @@ invoices, applies what comes back from QBO.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import cache
 from typing import Any, ClassVar
 
@@ -73,6 +74,11 @@ class InvoiceAdapter(BaseAdapter):
     def mark_paid(self, obj: Any, *, paid_at: Any, source: str = "quickbooks") -> None:
         """Mark the invoice paid because QBO says its balance is 0."""
         raise NotImplementedError
+
+    def payments_of(self, obj: Any) -> Iterable[Any]:
+        """The host payments recorded against the invoice (pushed by a historical sync
+        after the invoice). Default: none."""
+        return ()
 
     def record_payment(self, obj: Any, payment: data.PulledPayment) -> Any | None:
         """Record a payment made in QBO. Return the host payment, or None if the host

@@ -137,6 +137,26 @@ def _linked_ids(run: HistoricalRun, model: Any) -> set[str]:
                .exclude(qbo_id="").values_list("object_id", flat=True))
 
 
+def _wanted(kind: str, adapter: Any, obj: Any) -> bool:
+    # A voided invoice that never reached QBO has nothing to void there.
+    return adapter.should_sync(obj) and not (kind == "invoice" and adapter.status_of(obj) == "void")
+
+
+def _enqueue_payments(run: HistoricalRun, adapter: Any, invoice: Any) -> None:
+    """History of an invoice includes the payments the host recorded for it; the
+    engine pushes each once its invoice is in QBO."""
+    from .outbox import enqueue
+
+    if run.kind != "invoice":
+        return
+    payment_adapter = get_adapter("payment")
+    if payment_adapter is None:
+        return
+    for payment in adapter.payments_of(invoice):
+        if payment_adapter.should_sync(payment):
+            enqueue("payment", payment, connection=run.connection)
+
+
 def _save(run: HistoricalRun, *fields: str) -> None:
     HistoricalRun.objects.filter(pk=run.pk).update(**{f: getattr(run, f) for f in fields})
 
@@ -161,12 +181,13 @@ def run_history(run: HistoricalRun, progress: Progress | None = None) -> Histori
         if progress:
             progress(run)
         for obj in _iter_objects(adapter.get_model(), pks):
-            if str(obj.pk) in linked or not adapter.should_sync(obj):
+            if str(obj.pk) in linked or not _wanted(run.kind, adapter, obj):
                 run.skipped += 1
             elif run.dry_run:
                 run.queued += 1
             elif enqueue(run.kind, obj, connection=run.connection) is not None:
                 run.queued += 1
+                _enqueue_payments(run, adapter, obj)
             else:
                 run.skipped += 1
             run.done += 1

@@ -123,3 +123,25 @@ def test_unknown_kind() -> None:
         history.normalize_kind("payments")
     assert "'contacts'" in err.value.fix
     assert history.normalize_kind("Invoices") == "invoice"
+
+
+def test_invoice_history_also_queues_its_app_payments(books: dict) -> None:
+    from decimal import Decimal
+
+    from example_project.billing.models import Payment
+
+    paid = books["middle"]
+    paid.record_payment(Decimal("10.00"), date=date(2026, 1, 20), method="card")
+    Payment.objects.create(invoice=paid, amount=Decimal("5.00"), date=date(2026, 1, 21),
+                           source=Payment.Source.QUICKBOOKS, external_ref="77")
+    books["early"].void()
+    _clear()
+    run = HistoricalRun.objects.create(connection=books["conn"], kind="invoice")
+    history.run_history(run)
+    payments = _jobs(Payment)
+    # The app's payment is queued; the one that came from QuickBooks is not echoed back.
+    assert [p.object_id for p in payments] == [
+        str(p.pk) for p in paid.payments.filter(source=Payment.Source.APP)
+    ]
+    # A voided invoice that never reached QuickBooks is not queued.
+    assert str(books["early"].pk) not in {j.object_id for j in _jobs(Invoice)}

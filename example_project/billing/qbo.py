@@ -121,6 +121,9 @@ class InvoiceAdapter(adapters.InvoiceAdapter):
             note = f"Invoice {obj.number} paid in QuickBooks on {_day(when)}."
         obj.mark_paid(when, note=note)
 
+    def payments_of(self, obj: Invoice):
+        return obj.payments.order_by("date", "pk")
+
     def record_payment(self, obj: Invoice, payment: PulledPayment) -> Payment:
         """Record a QuickBooks payment once per invoice. One QuickBooks payment can be
         split over several invoices, so the id is unique per invoice, not globally."""
