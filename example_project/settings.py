@@ -136,6 +136,7 @@ QBO_SYNC = {
     },
     "WORKSPACE_RESOLVER": "example_project.billing.qbo.workspace_for_request",
     "PERMISSION_CHECK": "example_project.billing.qbo.can_manage_integration",
+    "WEBHOOKS_ENABLED": True,
     "WEBHOOK_VERIFIER_TOKEN": os.environ.get("QBO_WEBHOOK_VERIFIER", "simulator-verifier-token"),
 }
 

@@ -1,3 +1,119 @@
-"""Pull from QBO (being built)."""
+"""Pull from QBO: payments recorded in QuickBooks, and invoices paid, voided or deleted
+there, come back to the host (DESIGN.md data flow, qbo-api.md §6, §7).
 
-HANDLERS: dict = {}
+A cycle for one connection:
+
+1. take the realm's pull lock (one pull per company at a time, qbo-api.md §7.5);
+2. read what changed since ``Connection.cdc_cursor`` (minus an overlap): one CDC call for
+   Payment and Invoice, paged when the 1000-object cap is hit, paged queries when the
+   cursor is older than CDC's 30 days (:mod:`.pull_changes`);
+3. match the changes to linked host invoices and write one pull ``SyncJob`` per action
+   not already recorded (:mod:`.pull_plan`);
+4. run each job through the engine (:mod:`.pull_apply` is the handler), so failures
+   show in Sync Health and retry like pushes;
+5. move the cursor to the cycle's start.
+
+The number of QBO calls per cycle depends on how much changed, never on how many
+invoices are open (reads are metered, qbo-api.md §3).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.utils import timezone
+
+from .exceptions import QBOSyncError
+from .models import Connection, SyncJob
+from .pull_apply import handle
+from .pull_changes import fetch_changes, window_start
+from .pull_lock import realm_lock
+from .pull_plan import needs_method_names, new_jobs, plan
+
+logger = logging.getLogger("qbo_sync.pull")
+
+#: The engine runs every pull job (re-reading its QBO object on a retry) through here.
+HANDLERS = {("pull", "*"): handle}
+
+
+def pull_connection(connection_id: int, *, source: str = "schedule",
+                    wait: float = 0) -> dict[str, Any]:
+    """Run one catch-up cycle for a connection; returns a summary.
+
+    ``wait``: seconds to wait for a pull of the same company that is already running
+    (a webhook waits, so its change is read after that pull; the schedule does not).
+    """
+    conn = Connection.objects.filter(pk=connection_id).first()
+    summary: dict[str, Any] = {"connection": connection_id, "source": source}
+    if conn is None:
+        return {**summary, "skipped": "no such connection"}
+    summary["workspace"] = conn.workspace
+    if not conn.is_connected or not conn.realm_id:
+        return {**summary, "skipped": "not connected to QuickBooks"}
+    with realm_lock(conn.realm_id, wait=wait) as held:
+        if not held:
+            return {**summary, "busy": True,
+                    "skipped": "another pull of this QuickBooks company is running"}
+        conn.refresh_from_db()
+        return {**summary, **_cycle(conn)}
+
+
+def _cycle(conn: Connection) -> dict[str, Any]:
+    from .client import QBOClient
+
+    started = timezone.now()
+    since = window_start(conn.cdc_cursor, conn.connected_at, started)
+    with QBOClient(conn) as client:
+        try:
+            changes = fetch_changes(client, since, started)
+            names = _method_names(client) if needs_method_names(changes) else {}
+        except QBOSyncError as err:
+            # The cursor stays put, so the next cycle reads this window again.
+            logger.warning("pull for %s failed: %s", conn.workspace, err)
+            return {"error": str(err), "fix": err.fix, "since": since.isoformat()}
+    jobs = new_jobs(conn, plan(conn, changes, names))
+    from .engine import run_job
+
+    statuses = [run_job(job.pk) for job in jobs]
+    # Jobs are rows now: a failed one retries from Sync Health, so the window is done.
+    Connection.objects.filter(pk=conn.pk).update(cdc_cursor=started)
+    return {
+        "mode": changes.mode,
+        "since": since.isoformat(),
+        "changed": {entity: len(objs) for entity, objs in changes.objects.items()},
+        "capped": changes.capped,
+        "jobs": len(jobs),
+        "succeeded": statuses.count(SyncJob.Status.SUCCEEDED),
+        "skipped_jobs": statuses.count(SyncJob.Status.SKIPPED),
+        "failed": sum(s not in (SyncJob.Status.SUCCEEDED, SyncJob.Status.SKIPPED)
+                      for s in statuses),
+        "cursor": started.isoformat(),
+    }
+
+
+def _method_names(client: Any) -> dict[str, str]:
+    """PaymentMethod Id → name, one query (payments carry only the id)."""
+    return {str(m.get("Id")): str(m.get("Name") or "")
+            for m in client.query_all("PaymentMethod")}
+
+
+def connections() -> list[Connection]:
+    return list(Connection.objects.filter(status=Connection.Status.CONNECTED)
+                .exclude(realm_id=""))
+
+
+def pull_all() -> int:
+    """Queue a catch-up for every connected connection (the scheduled entry point).
+    Returns how many were queued."""
+    from django_q.tasks import async_task
+
+    count = 0
+    for conn in connections():
+        try:
+            async_task("qbo_sync.tasks.pull_connection", conn.pk,
+                       task_name=f"qbo_sync pull {conn.workspace}", group="qbo_sync")
+            count += 1
+        except Exception:  # noqa: BLE001 - one broker hiccup must not stop the others
+            logger.exception("could not queue the pull of %s", conn.workspace)
+    return count

@@ -34,11 +34,11 @@ def pull_all() -> int:
     return run()
 
 
-def process_webhook(event_id: int) -> None:
-    """Process one stored webhook delivery."""
+def process_webhook(event_id: int, force: bool = False) -> dict[str, Any]:
+    """Process one stored webhook delivery (``force``: a replay, ignoring dedupe keys)."""
     from .webhooks import process_event
 
-    process_event(event_id)
+    return process_event(event_id, force=force)
 
 
 def historical_sync(workspace: str, kind: str, since: str | None = None,

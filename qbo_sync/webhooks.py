@@ -1,9 +1,162 @@
-"""QBO webhook endpoint (being built)."""
+"""QBO webhook endpoint and processing (qbo-api.md §7).
 
-from django.http import HttpResponse
+The view only verifies, stores and acknowledges: QBO wants a 200 within 3 seconds and
+holds later events while one fails (§7.5), so it makes no QBO call. A django-q2 task
+then processes the stored delivery: new events (deduplicated by their keys) trigger a
+pull of their company, which reads the changes through CDC rather than one GET per id
+(§7.5 step 3) and never runs twice at once for the same company.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from .conf import app_settings
+from .models import Connection, SeenEvent, WebhookEvent
+from .pull_events import PULLED_ENTITIES, MalformedDelivery, Notice, parse, signature_ok
+
+logger = logging.getLogger("qbo_sync.webhooks")
+
+#: Seconds a webhook's pull waits for a running pull of the same company.
+LOCK_WAIT = 60
+#: Request headers never stored.
+PRIVATE_HEADERS = {"cookie", "authorization", "proxy-authorization"}
+
+
+def _reply(status: int, message: str) -> JsonResponse:
+    return JsonResponse({"status": status, "message": message}, status=status)
 
 
 @csrf_exempt
-def receive(request):  # pragma: no cover - placeholder until the pull work lands
-    return HttpResponse(status=503)
+@require_POST
+def receive(request: HttpRequest) -> HttpResponse:
+    """Store the delivery raw, verify it, answer at once; processing is queued."""
+    if not app_settings.WEBHOOKS_ENABLED:
+        return _reply(404, "QuickBooks webhooks are off: set QBO_SYNC['WEBHOOKS_ENABLED'] "
+                           "= True to receive them.")
+    body = request.body
+    headers = {k: v for k, v in request.headers.items() if k.lower() not in PRIVATE_HEADERS}
+    event = WebhookEvent(headers=headers, body=body.decode("utf-8", "replace"))
+    verifier = app_settings.WEBHOOK_VERIFIER_TOKEN
+    event.verified = signature_ok(body, request.headers.get("intuit-signature"), verifier)
+    if not event.verified:
+        event.error = (
+            "Signature check failed." if verifier else
+            "QBO_SYNC['WEBHOOK_VERIFIER_TOKEN'] is not set: copy the verifier token from "
+            "the Intuit developer portal (your app → Webhooks) into the settings."
+        )
+        event.save()
+        return _reply(401, "Invalid intuit-signature.")
+    try:
+        event.envelope, notices = parse(body)
+    except MalformedDelivery as err:
+        event.error = str(err)
+        event.save()
+        return _reply(400, str(err))
+    event.realm_ids = sorted({n.realm_id for n in notices})
+    event.save()
+    transaction.on_commit(lambda: dispatch(event.pk))
+    return _reply(200, "Received.")
+
+
+def dispatch(event_id: int, *, force: bool = False) -> None:
+    """Hand a stored delivery to a worker."""
+    from django_q.tasks import async_task
+
+    try:
+        async_task("qbo_sync.tasks.process_webhook", event_id, force=force,
+                   task_name=f"qbo_sync webhook {event_id}", group="qbo_sync")
+    except Exception:  # noqa: BLE001 - stored; the schedule's CDC catches the change up
+        logger.exception("could not queue webhook %s", event_id)
+
+
+def process_event(event_id: int, *, force: bool = False) -> dict[str, Any]:
+    """Process one stored, verified delivery: pull each company with new events.
+
+    Events already seen are skipped (§7.5 deduplication), unless ``force`` (a replay).
+    On failure the delivery keeps ``processed=False`` and the error, and no key is
+    recorded, so a replay processes it again.
+    """
+    event = WebhookEvent.objects.filter(pk=event_id).first()
+    if event is None:
+        return {"event": event_id, "skipped": "no such webhook delivery"}
+    if not event.verified:
+        return {"event": event_id, "skipped": "unverified deliveries are never processed"}
+    if event.processed and not force:
+        return {"event": event_id, "skipped": "already processed"}
+    result: dict[str, Any] = {"event": event_id, "pulled": {}, "duplicates": 0}
+    try:
+        _, notices = parse(event.body.encode("utf-8"))
+        fresh = notices if force else _unseen(notices)
+        result["duplicates"] = len(notices) - len(fresh)
+        for realm in sorted({n.realm_id for n in fresh if n.entity in PULLED_ENTITIES}):
+            result["pulled"][realm] = _pull_realm(realm)
+        _remember(fresh, event)
+    except Exception as exc:  # noqa: BLE001 - kept on the row for Sync Health and replay
+        logger.warning("webhook %s failed: %s", event_id, exc)
+        known = isinstance(exc, _PullFailed)
+        event.error = str(exc) if known else f"{exc.__class__.__name__}: {exc}"
+        event.save(update_fields=["error"])
+        return {**result, "error": event.error}
+    event.processed, event.processed_at, event.error = True, timezone.now(), ""
+    event.save(update_fields=["processed", "processed_at", "error"])
+    return result
+
+
+class _PullFailed(Exception):
+    pass
+
+
+def _pull_realm(realm_id: str) -> dict[str, Any]:
+    from .pull import pull_connection
+
+    conn = Connection.objects.filter(
+        realm_id=realm_id, status=Connection.Status.CONNECTED
+    ).first()
+    if conn is None:
+        return {"skipped": "no workspace is connected to this QuickBooks company"}
+    summary = pull_connection(conn.pk, source="webhook", wait=LOCK_WAIT)
+    if summary.get("busy"):
+        raise _PullFailed("A pull of this QuickBooks company kept running; replay this "
+                          "delivery, or wait for the next scheduled catch-up.")
+    if summary.get("error"):
+        raise _PullFailed(f"{summary['error']} — {summary.get('fix') or ''}".rstrip(" —"))
+    return summary
+
+
+def _unseen(notices: list[Notice]) -> list[Notice]:
+    keys = [n.key for n in notices]
+    seen = set(SeenEvent.objects.filter(key__in=keys).values_list("key", flat=True))
+    fresh, kept = [], set()
+    for notice in notices:
+        if notice.key not in seen and notice.key not in kept:
+            kept.add(notice.key)
+            fresh.append(notice)
+    return fresh
+
+
+def _remember(notices: list[Notice], event: WebhookEvent) -> None:
+    SeenEvent.objects.bulk_create(
+        [SeenEvent(key=n.key, realm_id=n.realm_id, webhook=event) for n in notices],
+        ignore_conflicts=True,
+    )
+
+
+def replay_event(event_id: int) -> WebhookEvent:
+    """Process a stored delivery again (Sync Health / admin action), ignoring the
+    dedupe keys. Raises ``ValueError`` for deliveries that failed the signature check."""
+    event = WebhookEvent.objects.get(pk=event_id)
+    if not event.verified:
+        raise ValueError("This delivery failed the signature check and is never processed; "
+                         "check QBO_SYNC['WEBHOOK_VERIFIER_TOKEN'].")
+    event.error = ""
+    event.save(update_fields=["error"])
+    transaction.on_commit(lambda: dispatch(event.pk, force=True))
+    return event

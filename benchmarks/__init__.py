@@ -1,0 +1,1 @@
+"""Benchmarks run as plain scripts (``.venv/bin/python -m benchmarks.<name>``)."""

@@ -1,0 +1,23 @@
+"""``manage.py qbo_sync_install_schedules``: create or update the django-q2 schedules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Create or update the qbo_sync django-q2 schedules (pull catch-up and sweeper)."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        from django_q.models import Schedule
+
+        from qbo_sync.schedules import install_schedules
+
+        for name in install_schedules():
+            schedule = Schedule.objects.get(name=name)
+            self.stdout.write(
+                f"{name}: {schedule.func} every {schedule.minutes} min "
+                f"(next run {schedule.next_run:%Y-%m-%d %H:%M:%S} UTC)"
+            )

@@ -1,0 +1,192 @@
+"""Apply one pull job to the host: record a payment, mark an invoice paid, or note
+that QBO voided or deleted it. Runs inside the engine (``engine.execute``), so attempts,
+retries and Sync Health text are the engine's.
+
+The first run uses the object the cycle already read (in ``job.payload``); a retry
+re-reads it from QBO, so what gets applied is what QBO says now.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from . import signals
+from .data import PulledPayment
+from .engine import JobRun, Skip
+from .exceptions import NotFoundError
+from .models import EntityLink, SyncJob
+from .pull_changes import last_updated, parse_qbo_time
+from .pull_plan import (
+    PULL_DELETED,
+    PULL_PAID,
+    PULL_PAYMENT,
+    PULL_VOID,
+    ZERO,
+    applied_to,
+    is_deleted,
+    is_void,
+    slim_invoice,
+    slim_payment,
+)
+
+
+def handle(run: JobRun) -> str | None:
+    """The engine's entry point for every pull job (``HANDLERS[("pull", "*")]``)."""
+    action = run.job.action
+    if action == PULL_PAYMENT:
+        return apply_payment(run)
+    if action in (PULL_PAID, PULL_VOID, PULL_DELETED):
+        return apply_invoice(run)
+    raise Skip(f"Unknown pull action {action!r}.")
+
+
+def _link(run: JobRun) -> EntityLink:
+    job = run.job
+    link = EntityLink.objects.filter(
+        connection=run.connection, content_type_id=job.content_type_id,
+        object_id=job.object_id, qbo_type="Invoice",
+    ).first()
+    if link is None:
+        raise Skip("The invoice is no longer linked to QuickBooks.")
+    return link
+
+
+def _fresh(run: JobRun) -> bool:
+    return run.job.attempts <= 1
+
+
+def _number(link: EntityLink, invoice: dict | None = None) -> str:
+    doc = (invoice or {}).get("DocNumber") or link.doc_number
+    return f"invoice {doc}" if doc else f"invoice (QuickBooks Id {link.qbo_id})"
+
+
+# Payments -------------------------------------------------------------------------
+
+
+def apply_payment(run: JobRun) -> str:
+    job, link = run.job, _link(run)
+    payload: dict[str, Any] = dict(job.payload or {})
+    if _fresh(run) and payload.get("payment"):
+        payment = payload["payment"]
+        method = payload.get("method") or ""
+    else:
+        try:
+            payment = slim_payment(run.client.read("Payment", job.qbo_id))
+        except NotFoundError:
+            raise Skip(f"QuickBooks payment {job.qbo_id} no longer exists; nothing recorded.") \
+                from None
+        method = _method_name(run, payment)
+    if EntityLink.objects.filter(connection=run.connection, qbo_type="Payment",
+                                 qbo_id=job.qbo_id).exists():
+        raise Skip(f"QuickBooks payment {job.qbo_id} was sent from this app.")
+    amount = applied_to(payment, link.qbo_id)
+    if amount <= ZERO:
+        raise Skip(f"QuickBooks payment {job.qbo_id} applies nothing to {_number(link)} "
+                   "(voided or moved to another invoice).")
+    pulled = PulledPayment(
+        qbo_id=str(payment.get("Id") or job.qbo_id),
+        amount=amount,
+        date=_day(payment.get("TxnDate")),
+        method=method,
+        reference=str(payment.get("PaymentRefNum") or ""),
+    )
+    recorded = run.adapter.record_payment(run.obj, pulled)
+    if recorded is None:
+        run.note(f"Payment of {amount} on {_number(link)} is in QuickBooks; the app does not "
+                 "record QuickBooks payments (its invoice adapter has no record_payment).")
+    else:
+        run.note(f"Recorded QuickBooks payment {pulled.qbo_id}: {amount} on {pulled.date} "
+                 f"against {_number(link)}.")
+    return pulled.qbo_id
+
+
+def _method_name(run: JobRun, payment: dict) -> str:
+    ref = payment.get("PaymentMethodRef") or {}
+    if ref.get("name") or not ref.get("value"):
+        return str(ref.get("name") or "")
+    try:
+        return str(run.client.read("PaymentMethod", str(ref["value"])).get("Name") or "")
+    except NotFoundError:
+        return ""
+
+
+def _day(value: Any) -> date:
+    if isinstance(value, date):
+        return value
+    if value:
+        try:
+            return date.fromisoformat(str(value)[:10])
+        except ValueError:
+            pass
+    from django.utils import timezone
+
+    return timezone.localdate()
+
+
+# Invoices ----------------------------------------------------------------------------
+
+
+def apply_invoice(run: JobRun) -> str:
+    job, link = run.job, _link(run)
+    payload: dict[str, Any] = dict(job.payload or {})
+    if _fresh(run) and payload.get("invoice"):
+        invoice = payload["invoice"]
+    else:
+        try:
+            invoice = slim_invoice(run.client.read("Invoice", job.qbo_id))
+        except NotFoundError:
+            invoice = {"Id": job.qbo_id, "status": "Deleted"}
+    if is_deleted(invoice):
+        return _settle(run, link, invoice, "deleted")
+    if is_void(invoice):
+        return _settle(run, link, invoice, "void")
+    if job.action != PULL_PAID:
+        raise Skip(f"{_number(link, invoice).capitalize()} is neither void nor deleted in "
+                   "QuickBooks any more.")
+    return _mark_paid(run, link, invoice, payload.get("paid_at"))
+
+
+def _settle(run: JobRun, link: EntityLink, invoice: dict, state: str) -> str:
+    """Record a QBO-side void or delete on the link so no later push brings the invoice
+    back (the push engine refuses links in these states)."""
+    if link.qbo_status != state:
+        link.qbo_status = state
+        link.save(update_fields=["qbo_status", "updated_at"])
+    what = "voided" if state == "void" else "deleted"
+    run.note(
+        f"{_number(link, invoice).capitalize()} was {what} in QuickBooks. The app will not "
+        f"send it to QuickBooks again. Fix: {'void' if state == 'void' else 'cancel'} it in "
+        "the app too, or create a new invoice if the customer should still be billed."
+    )
+    return str(invoice.get("Id") or link.qbo_id)
+
+
+def _mark_paid(run: JobRun, link: EntityLink, invoice: dict, paid_at: Any) -> str:
+    balance = Decimal(str(invoice.get("Balance", "0") or "0"))
+    if balance != ZERO:
+        raise Skip(f"{_number(link, invoice).capitalize()} is no longer fully paid in "
+                   f"QuickBooks (open balance {balance}).")
+    adapter, obj = run.adapter, run.obj
+    status = adapter.status_of(obj)
+    if status == "void":
+        raise Skip(f"{_number(link, invoice).capitalize()} is paid in QuickBooks but void in "
+                   "the app; it was left void.")
+    when = parse_qbo_time(paid_at) if paid_at and "T" in str(paid_at) else None
+    when = when or (_day(paid_at) if paid_at else (last_updated(invoice) or None))
+    if status != "paid":
+        adapter.mark_paid(obj, paid_at=when, source="quickbooks")
+        signals.invoice_paid_in_qbo.send(
+            sender=SyncJob, job=run.job, connection=run.connection, obj=obj,
+            qbo_invoice=invoice,
+        )
+        run.note(f"{_number(link, invoice).capitalize()} is fully paid in QuickBooks; marked "
+                 "paid in the app.")
+    else:
+        run.note(f"{_number(link, invoice).capitalize()} is fully paid in QuickBooks and "
+                 "already paid in the app.")
+    if link.qbo_status != "paid":
+        link.qbo_status = "paid"
+        link.save(update_fields=["qbo_status", "updated_at"])
+    return str(invoice.get("Id") or link.qbo_id)

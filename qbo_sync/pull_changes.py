@@ -1,0 +1,126 @@
+"""What changed in QBO since the cursor: CDC, or paged queries when CDC can't answer
+(qbo-api.md §6, §8).
+
+Reads are metered (qbo-api.md §3), so a normal cycle is one CDC call for Payment and
+Invoice together, whatever the number of open invoices.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from .client import QBOClient, quote
+from .exceptions import ValidationError
+
+logger = logging.getLogger("qbo_sync.pull")
+
+#: Entities the pull reads. Payments first: recording a payment can settle an invoice.
+ENTITIES = ("Payment", "Invoice")
+#: Every window starts this much before the cursor, for clock skew and late commits
+#: (qbo-api.md §6: "always overlap the window by a few minutes").
+OVERLAP = timedelta(minutes=5)
+#: CDC answers for at most 30 days back (qbo-api.md §6); keep a margin from the edge.
+CDC_WINDOW = timedelta(days=30)
+CDC_MARGIN = timedelta(hours=1)
+#: At most 1000 objects per CDC answer, all entities together (qbo-api.md §6).
+CDC_CAP = 1000
+
+
+@dataclass
+class Changes:
+    """Changed objects per entity (deleted ones carry ``"status": "Deleted"``)."""
+
+    since: datetime
+    mode: str  # "cdc" | "query"
+    objects: dict[str, list[dict]] = field(default_factory=dict)
+    capped: bool = False  # the 1000-object cap was hit and we paged
+
+    def of(self, entity: str) -> list[dict]:
+        return self.objects.get(entity, [])
+
+    @property
+    def total(self) -> int:
+        return sum(len(v) for v in self.objects.values())
+
+
+def parse_qbo_time(value: str | None) -> datetime | None:
+    """``2026-07-10T12:00:00.000-07:00`` / ``…Z`` → aware datetime (None if unreadable)."""
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def last_updated(obj: dict) -> datetime | None:
+    return parse_qbo_time((obj.get("MetaData") or {}).get("LastUpdatedTime"))
+
+
+def window_start(cursor: datetime | None, connected_at: datetime | None,
+                 now: datetime) -> datetime:
+    """Where this cycle reads from: the cursor minus the overlap; on the first pull, the
+    moment the company was connected (nothing was linked before that)."""
+    start = cursor or connected_at or (now - CDC_WINDOW + CDC_MARGIN)
+    return start - OVERLAP
+
+
+def fetch_changes(client: QBOClient, since: datetime, now: datetime) -> Changes:
+    """Changed Payments and Invoices since ``since``."""
+    if now - since > CDC_WINDOW - CDC_MARGIN:
+        # CDC refuses a changedSince older than 30 days (§6): page queries instead.
+        return _by_query(client, since)
+    try:
+        return _by_cdc(client, since)
+    except ValidationError as err:
+        # The server's clock or rules disagree with ours about the window.
+        logger.warning("CDC refused changedSince=%s (%s); falling back to queries", since, err)
+        return _by_query(client, since)
+
+
+def _by_cdc(client: QBOClient, since: datetime) -> Changes:
+    answer = client.cdc(list(ENTITIES), since)
+    changes = Changes(since=since, mode="cdc",
+                      objects={e: list(answer.get(e, [])) for e in ENTITIES})
+    if changes.total < CDC_CAP:
+        return changes
+    # Capped: the answer may have been cut anywhere. Narrow to one entity per call and
+    # page forward by LastUpdatedTime (§6: there is no STARTPOSITION for CDC).
+    changes.capped = True
+    for entity in ENTITIES:
+        changes.objects[entity] = _cdc_pages(client, entity, since)
+    return changes
+
+
+def _cdc_pages(client: QBOClient, entity: str, since: datetime) -> list[dict]:
+    found: dict[str, dict] = {}  # by Id; a later version replaces an earlier one
+    start = since
+    while True:
+        page = client.cdc([entity], start).get(entity, [])
+        for obj in page:
+            found[str(obj.get("Id"))] = obj
+        if len(page) < CDC_CAP:
+            break
+        newest = max((t for t in map(last_updated, page) if t), default=None)
+        if newest is None or newest <= start:
+            # A thousand changes in the same instant: CDC can't page past them.
+            for obj in _query_entity(client, entity, start):
+                found[str(obj.get("Id"))] = obj
+            break
+        start = newest
+    return list(found.values())
+
+
+def _by_query(client: QBOClient, since: datetime) -> Changes:
+    # Deletions are invisible to queries (§6): a realm not pulled for 30 days can miss an
+    # invoice deleted in QBO meanwhile. Webhooks still report Delete operations.
+    return Changes(since=since, mode="query",
+                   objects={e: _query_entity(client, e, since) for e in ENTITIES})
+
+
+def _query_entity(client: QBOClient, entity: str, since: datetime) -> list[dict]:
+    # Paged 1000 at a time, ordered by LastUpdatedTime so pages are stable (§8).
+    where = f"MetaData.LastUpdatedTime >= {quote(since.isoformat())}"
+    return client.query_all(entity, where, order_by="MetaData.LastUpdatedTime")

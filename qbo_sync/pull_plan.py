@@ -1,0 +1,211 @@
+"""Turn changed QBO objects into pull jobs: which host invoices they touch, and what to
+do to each. Pure database work, no QBO calls (the changes are already read)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from .models import Connection, EntityLink, SyncJob
+from .pull_changes import Changes, last_updated
+
+PULL_PAYMENT = "pull_payment"
+PULL_PAID = "pull_invoice_paid"
+PULL_VOID = "pull_invoice_void"
+PULL_DELETED = "pull_invoice_deleted"
+ACTIONS = (PULL_PAYMENT, PULL_PAID, PULL_VOID, PULL_DELETED)
+#: Link states after which a pulled change no longer applies.
+SETTLED = {"void", "deleted"}
+ZERO = Decimal("0")
+CHUNK = 500  # ids per IN (...) lookup
+
+
+@dataclass
+class Planned:
+    """One pull action on one linked host invoice."""
+
+    action: str
+    link: EntityLink
+    qbo_id: str  # the Payment's Id for pull_payment, else the Invoice's
+    payload: dict[str, Any]
+
+
+def is_deleted(obj: dict) -> bool:
+    return str(obj.get("status", "")).lower() == "deleted"  # qbo-api.md §6
+
+
+def is_void(invoice: dict) -> bool:
+    """Voided: amounts zeroed and PrivateNote prefixed "Voided" (qbo-api.md §5.2, §6)."""
+    return (
+        Decimal(str(invoice.get("TotalAmt", "0") or "0")) == ZERO
+        and str(invoice.get("PrivateNote") or "").startswith("Voided")
+    )
+
+
+def applied_to(payment: dict, invoice_id: str) -> Decimal:
+    """What ``payment`` applies to ``invoice_id``: the sum of its lines linking it
+    (qbo-api.md §5.3); one payment may be split over several invoices."""
+    total = ZERO
+    for line in payment.get("Line") or []:
+        for linked in line.get("LinkedTxn") or []:
+            if linked.get("TxnType") == "Invoice" and str(linked.get("TxnId")) == invoice_id:
+                total += Decimal(str(line.get("Amount", "0") or "0"))
+                break
+    return total
+
+
+def invoice_ids_of(payment: dict) -> list[str]:
+    ids: list[str] = []
+    for line in payment.get("Line") or []:
+        for linked in line.get("LinkedTxn") or []:
+            txn = str(linked.get("TxnId"))
+            if linked.get("TxnType") == "Invoice" and txn not in ids:
+                ids.append(txn)
+    return ids
+
+
+def jsonable(value: Any) -> Any:
+    """QBO objects parsed with Decimal → something a JSONField stores (money as text)."""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def slim_payment(payment: dict) -> dict:
+    keys = ("Id", "SyncToken", "TxnDate", "TotalAmt", "PaymentRefNum", "PaymentMethodRef",
+            "Line", "MetaData", "CustomerRef", "PrivateNote")
+    return jsonable({k: payment[k] for k in keys if k in payment})
+
+
+def slim_invoice(invoice: dict) -> dict:
+    keys = ("Id", "SyncToken", "DocNumber", "TxnDate", "TotalAmt", "Balance", "PrivateNote",
+            "MetaData", "status", "LinkedTxn")
+    return jsonable({k: invoice[k] for k in keys if k in invoice})
+
+
+def _chunks(values: Iterable[str]) -> Iterable[list[str]]:
+    items = sorted(set(values))
+    for i in range(0, len(items), CHUNK):
+        yield items[i:i + CHUNK]
+
+
+def _links(connection: Connection, qbo_type: str, ids: Iterable[str]) -> dict[str, EntityLink]:
+    found: dict[str, EntityLink] = {}
+    for chunk in _chunks(ids):
+        for link in EntityLink.objects.filter(
+            connection=connection, qbo_type=qbo_type, qbo_id__in=chunk
+        ).select_related("content_type"):
+            found[link.qbo_id] = link
+    return found
+
+
+def plan(connection: Connection, changes: Changes,
+         method_names: dict[str, str] | None = None) -> list[Planned]:
+    """The pull actions ``changes`` call for, payments first."""
+    payments = [p for p in changes.of("Payment") if not is_deleted(p)]
+    invoices = changes.of("Invoice")
+    wanted = {str(i.get("Id")) for i in invoices}
+    for payment in payments:
+        wanted.update(invoice_ids_of(payment))
+    links = _links(connection, "Invoice", wanted)
+    # Payments this app pushed are already in the host: never echo them back (§7.5).
+    ours = _links(connection, "Payment", (str(p.get("Id")) for p in payments))
+    names = method_names or {}
+
+    planned: list[Planned] = []
+    paid_on: dict[str, str] = {}  # invoice Id → latest payment date seen in this batch
+    for payment in payments:
+        pay_id = str(payment.get("Id"))
+        if pay_id in ours:
+            continue
+        for inv_id in invoice_ids_of(payment):
+            link = links.get(inv_id)
+            if link is None or link.qbo_status in SETTLED:
+                continue
+            amount = applied_to(payment, inv_id)
+            if amount <= ZERO:
+                continue  # a voided payment applies nothing
+            date = str(payment.get("TxnDate") or "")
+            paid_on[inv_id] = max(paid_on.get(inv_id, ""), date)
+            method_id = str((payment.get("PaymentMethodRef") or {}).get("value") or "")
+            planned.append(Planned(PULL_PAYMENT, link, pay_id, {
+                "invoice_id": inv_id, "amount": format(amount, "f"),
+                "method": (payment.get("PaymentMethodRef") or {}).get("name")
+                or names.get(method_id, ""),
+                "payment": slim_payment(payment),
+            }))
+    for invoice in invoices:
+        inv_id = str(invoice.get("Id"))
+        link = links.get(inv_id)
+        if link is None:
+            continue
+        action = _invoice_action(invoice, link)
+        if action is None:
+            continue
+        changed = last_updated(invoice)
+        payload = {"invoice": slim_invoice(invoice),
+                   "paid_at": paid_on.get(inv_id) or (changed.isoformat() if changed else "")}
+        planned.append(Planned(action, link, inv_id, payload))
+    return planned
+
+
+def _invoice_action(invoice: dict, link: EntityLink) -> str | None:
+    if is_deleted(invoice):
+        return None if link.qbo_status == "deleted" else PULL_DELETED
+    if link.qbo_status in SETTLED:
+        return None  # never resurrect a void or deleted link
+    if is_void(invoice):
+        return PULL_VOID
+    balance = Decimal(str(invoice.get("Balance", "0") or "0"))
+    total = Decimal(str(invoice.get("TotalAmt", "0") or "0"))
+    if balance == ZERO and total > ZERO and link.qbo_status != "paid":
+        return PULL_PAID
+    return None
+
+
+def needs_method_names(changes: Changes) -> bool:
+    """Whether some payment names its method only by id (then one PaymentMethod query
+    per cycle resolves them all)."""
+    return any(
+        (p.get("PaymentMethodRef") or {}).get("value")
+        and not (p.get("PaymentMethodRef") or {}).get("name")
+        for p in changes.of("Payment")
+    )
+
+
+def new_jobs(connection: Connection, planned: list[Planned]) -> list[SyncJob]:
+    """Write a pull job for each planned action not already recorded: the same change
+    read twice (overlapping windows, a webhook and the schedule) acts once."""
+    done: set[tuple[str, str, str]] = set()
+    for chunk in _chunks(p.qbo_id for p in planned):
+        done.update(
+            SyncJob.objects.filter(
+                connection=connection, direction=SyncJob.Direction.PULL,
+                action__in=ACTIONS, qbo_id__in=chunk,
+            ).values_list("action", "object_id", "qbo_id")
+        )
+    from .conf import app_settings
+
+    jobs: list[SyncJob] = []
+    for item in planned:
+        key = (item.action, item.link.object_id, item.qbo_id)
+        if key in done:
+            continue
+        done.add(key)
+        jobs.append(SyncJob.objects.create(
+            connection=connection, workspace=connection.workspace,
+            content_type=item.link.content_type, object_id=item.link.object_id,
+            entity="invoice", action=item.action, direction=SyncJob.Direction.PULL,
+            qbo_id=item.qbo_id, payload=item.payload,
+            max_attempts=int(app_settings.RETRY["MAX_ATTEMPTS"]),
+        ))
+    return jobs
