@@ -157,6 +157,7 @@ def push_history(conn, since_days: int):
     run = history.start_historical(conn, kind="invoices", since=since)
     active = (SyncJob.Status.PENDING, SyncJob.Status.RUNNING)
     deadline = time.monotonic() + 600
+    last = ""
     while time.monotonic() < deadline:
         time.sleep(1)
         run.refresh_from_db()
@@ -165,11 +166,17 @@ def push_history(conn, since_days: int):
         engine.sweep()
         left = SyncJob.objects.filter(workspace=conn.workspace, status__in=active).count()
         done = SyncJob.objects.filter(workspace=conn.workspace).exclude(status__in=active).count()
-        print(f"\r    historical run: {run.status} {run.done}/{run.total}   "
-              f"jobs finished {done}, waiting {left}   ", end="", flush=True)
+        line = (f"    historical run: {run.status} {run.done}/{run.total}   "
+                f"jobs finished {done}, waiting {left}")
+        if sys.stdout.isatty():
+            print(f"\r{line}   ", end="", flush=True)
+        elif line != last:
+            print(line, flush=True)
+        last = line
         if run.status in ("done", "failed") and left == 0:
             break
-    print()
+    if sys.stdout.isatty():
+        print()
     return since
 
 
@@ -250,9 +257,12 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     var = Path(os.environ.get("QBO_VAR_DIR", "var/demo"))
     var.mkdir(parents=True, exist_ok=True)
+    # Every run starts from nothing: a fresh database and a fresh simulator.
+    for leftover in (var / "db.sqlite3", var / "db.sqlite3-wal", var / "db.sqlite3-shm",
+                     var / "simulator.json"):
+        leftover.unlink(missing_ok=True)
     sim_state = var / "simulator.json"
-    if sim_state.exists():
-        sim_state.unlink()
+    os.environ.setdefault("QBO_Q_LOG_LEVEL", "WARNING")
     os.environ["QBO_SIMULATOR_URL"] = f"http://127.0.0.1:{args.sim_port}"
     os.environ["QBO_REDIRECT_URI"] = f"http://127.0.0.1:{args.site_port}/qbo/callback/"
     django.setup()

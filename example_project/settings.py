@@ -108,6 +108,7 @@ Q_CLUSTER = {
     "catch_up": False,
     "orm": "default",
     "sync": os.environ.get("QBO_Q_SYNC") == "1",
+    "log_level": os.environ.get("QBO_Q_LOG_LEVEL", "INFO"),
 }
 if os.environ.get("QBO_BROKER") == "redis":
     Q_CLUSTER.pop("orm")

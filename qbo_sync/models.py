@@ -356,6 +356,8 @@ class HistoricalRun(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name = "sync run"
+        verbose_name_plural = "sync runs (manual and historical)"
 
     def __str__(self) -> str:
         return f"{self.kind} sync since {self.since or 'the beginning'} ({self.status})"

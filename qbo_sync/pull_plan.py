@@ -143,12 +143,21 @@ def plan(connection: Connection, changes: Changes,
                 or names.get(method_id, ""),
                 "payment": slim_payment(payment),
             }))
+    # Invoices settled only by payments this app pushed are already paid in the host:
+    # no pull job for those, just remember QBO's state on the link.
+    ours.update(_links(connection, "Payment", (
+        pid for invoice in invoices for pid in _payment_ids(invoice))))
     for invoice in invoices:
         inv_id = str(invoice.get("Id"))
         link = links.get(inv_id)
         if link is None:
             continue
         action = _invoice_action(invoice, link)
+        if action == PULL_PAID and _payment_ids(invoice) and all(
+            pid in ours for pid in _payment_ids(invoice)
+        ):
+            EntityLink.objects.filter(pk=link.pk).update(qbo_status="paid")
+            continue
         if action is None:
             continue
         changed = last_updated(invoice)
@@ -156,6 +165,11 @@ def plan(connection: Connection, changes: Changes,
                    "paid_at": paid_on.get(inv_id) or (changed.isoformat() if changed else "")}
         planned.append(Planned(action, link, inv_id, payload))
     return planned
+
+
+def _payment_ids(invoice: dict) -> list[str]:
+    return [str(t.get("TxnId")) for t in invoice.get("LinkedTxn") or []
+            if t.get("TxnType") == "Payment"]
 
 
 def _invoice_action(invoice: dict, link: EntityLink) -> str | None:

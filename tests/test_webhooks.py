@@ -153,7 +153,8 @@ def test_a_malformed_webhook_is_stored_with_its_error(body, reason, qbo_simulato
     assert reason in event.error
 
 
-def test_webhooks_switched_off_answer_404(qbo_simulator, qbo_connection):
+def test_webhooks_switched_off_answer_404(qbo_simulator, qbo_connection, settings):
+    settings.QBO_SYNC = {**settings.QBO_SYNC, "WEBHOOKS_ENABLED": False}
     body = b"[]"
     resp = post(body, sign(body, VERIFIER))
     assert resp.status_code == 404

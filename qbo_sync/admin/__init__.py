@@ -1,0 +1,11 @@
+"""qbo_sync's Django admin: connections and settings, Sync Health, manual syncs,
+webhook deliveries and the settings audit trail. Importing this package registers
+every screen with ``django.contrib.admin.site``."""
+
+from .connection import ConnectionAdmin
+from .health import SyncJobAdmin
+from .records import SettingsChangeAdmin, WebhookEventAdmin
+from .runs import HistoricalRunAdmin
+
+__all__ = ["ConnectionAdmin", "HistoricalRunAdmin", "SettingsChangeAdmin", "SyncJobAdmin",
+           "WebhookEventAdmin"]
