@@ -210,7 +210,8 @@ def backoff(attempts: int, err: QBOSyncError | None = None) -> float:
 
 def _message(err: QBOSyncError) -> str:
     text = str(err)
-    return f"{text} — {err.fix}" if err.fix else text
+    # Preflight messages already end with their fix ("what: fix"); say it once.
+    return f"{text} — {err.fix}" if err.fix and err.fix not in text else text
 
 
 def _finish(job: SyncJob, attempt: SyncAttempt | None, started: float, status: str, *,
@@ -279,11 +280,14 @@ def sweep(limit: int = 500) -> int:
 
 
 def resume_parked(connection: Connection) -> int:
-    """After a reconnect: parked jobs become due and are dispatched."""
-    ids = list(
-        SyncJob.objects.filter(connection=connection, status=SyncJob.Status.PARKED)
-        .values_list("pk", flat=True)
-    )
+    """After a reconnect: the workspace's parked jobs become due and are dispatched
+    once the current transaction commits. Returns how many."""
+    parked = SyncJob.objects.filter(workspace=connection.workspace,
+                                    status=SyncJob.Status.PARKED)
+    ids = list(parked.values_list("pk", flat=True))
+    # One workspace ↔ one company (DESIGN.md invariant 8): jobs parked before the
+    # connection row existed belong to it too.
+    SyncJob.objects.filter(pk__in=ids, connection__isnull=True).update(connection=connection)
     SyncJob.objects.filter(pk__in=ids).update(
         status=SyncJob.Status.PENDING, next_attempt_at=timezone.now()
     )

@@ -67,6 +67,12 @@ def record_write(link: EntityLink, obj: dict, payload: dict, *, status: str = "a
     link.content_hash = content_hash(payload)
     link.qbo_status = status
     link.last_synced_at = timezone.now()
+    rate = obj.get("ExchangeRate")
+    if rate not in (None, ""):
+        # Home units per foreign unit, as QBO applied it (qbo-api.md §5.9).
+        link.exchange_rate = Decimal(str(rate))
+        link.exchange_rate_source = "quickbooks"
+        link.exchange_rate_at = link.last_synced_at
     link.save()
 
 

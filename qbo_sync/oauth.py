@@ -191,9 +191,10 @@ def complete_connect(*, code: str, state: str, realm_id: str | None, user: Any,
         conn.connected_by = user if getattr(user, "is_authenticated", False) else None
         conn.disconnected_at = None
         conn.save()
-        resumed = SyncJob.objects.filter(
-            workspace=row.workspace, status=SyncJob.Status.PARKED
-        ).update(status=SyncJob.Status.PENDING, next_attempt_at=timezone.now())
+        from .engine import resume_parked
+
+        # Parked jobs become due and are dispatched once this transaction commits.
+        resumed = resume_parked(conn)
     logger.info("Workspace %s connected to QuickBooks realm %s; %d parked jobs resumed",
                 conn.workspace, realm_id, resumed)
     return conn

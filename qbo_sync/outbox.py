@@ -32,6 +32,9 @@ def connection_for(workspace: str) -> Connection | None:
     return (
         Connection.objects.filter(workspace=workspace)
         .exclude(status=Connection.Status.DISCONNECTED)
+        # Decrypting tokens costs CPU on every host save; the outbox never needs them
+        # (a deferred field still loads on access, so callers stay correct).
+        .defer("access_token", "refresh_token", "key_canary")
         .first()
     )
 
@@ -69,11 +72,7 @@ def enqueue(
         .order_by("pk")
         .first()
     )
-    if waiting is not None:
-        # The waiting job reads the object when it runs, so it carries this change too.
-        if action == "void" and waiting.action != "void":
-            waiting.action = "void"
-            waiting.save(update_fields=["action", "updated_at"])
+    if waiting is not None and _join(waiting, action):
         return waiting
     status = SyncJob.Status.PENDING if conn.is_connected else SyncJob.Status.PARKED
     job = SyncJob.objects.create(
@@ -84,6 +83,23 @@ def enqueue(
     if status == SyncJob.Status.PENDING:
         dispatch_on_commit(job.pk)
     return job
+
+
+def _join(waiting: SyncJob, action: str) -> bool:
+    """Let the waiting job carry this change too (it reads the object when it runs).
+
+    The UPDATE, not a plain read, is what makes this safe: it locks the row until the
+    caller's transaction commits, so a worker cannot claim the job and read the object
+    before this change is visible. If a worker claimed it first, nothing is updated
+    and the caller writes a new job instead (nothing is lost, DESIGN.md invariant 1).
+    """
+    fields: dict[str, Any] = {"updated_at": timezone.now()}
+    if action == "void":
+        fields["action"] = "void"
+    joined = SyncJob.objects.filter(pk=waiting.pk, status=waiting.status).update(**fields)
+    if joined and action == "void":
+        waiting.action = "void"
+    return bool(joined)
 
 
 def dispatch_on_commit(job_id: int) -> None:

@@ -84,15 +84,22 @@ def _saved(kind: str, sender: Any, instance: Any, created: bool, raw: bool = Fal
         return
     adapter = get_adapter(kind)
     before = None if created else instance.__dict__.get(SNAPSHOT)
-    action = decide(kind, adapter, instance, before)
     # The next save of this same instance compares against what was just saved.
     _snapshot(kind, sender, instance)
+    # One SELECT, shared by the decision and the outbox row; a workspace with no
+    # connection costs nothing more (DESIGN.md invariant 4).
+    conn = outbox.connection_for(adapter.workspace_of(instance))
+    if conn is None:
+        return
+    action = decide(kind, adapter, instance, before, conn=conn)
     if action:
-        outbox.enqueue(kind, instance, action=action)
+        outbox.enqueue(kind, instance, action=action, connection=conn)
 
 
-def decide(kind: str, adapter: Any, instance: Any, before: dict | None) -> str | None:
-    """The push intent for a save, or None when QBO needs nothing."""
+def decide(kind: str, adapter: Any, instance: Any, before: dict | None, *,
+           conn: Any = None) -> str | None:
+    """The push intent for a save, or None when QBO needs nothing. ``conn``: the
+    workspace's connection, when the caller already has it."""
     edited = before is None or not adapter.watched_fields or (
         _watched(adapter, instance) != before.get("fields")
     )
@@ -107,7 +114,7 @@ def decide(kind: str, adapter: Any, instance: Any, before: dict | None) -> str |
     if status == "draft" or not adapter.should_sync(instance):
         return None
     if previous in (None, "draft"):
-        return "sync" if _in_scope(adapter, instance) else None
+        return "sync" if _in_scope(adapter, instance, conn) else None
     return "sync" if edited else None
 
 
@@ -120,10 +127,10 @@ def _linked(instance: Any) -> bool:
     return EntityLink.objects.filter(content_type=ct, object_id=str(instance.pk)).exists()
 
 
-def _in_scope(adapter: Any, instance: Any) -> bool:
+def _in_scope(adapter: Any, instance: Any, conn: Any = None) -> bool:
     """Invoices dated before the connection sync only through the manual / historical
     sync, so connecting never floods QBO with old invoices."""
-    conn = outbox.connection_for(adapter.workspace_of(instance))
+    conn = conn or outbox.connection_for(adapter.workspace_of(instance))
     if conn is None or conn.connected_at is None:
         return False
     issued = adapter.to_data(instance).issue_date if not hasattr(adapter, "issue_date_of") \

@@ -1,0 +1,107 @@
+"""Contacts → QBO customers (qbo-api.md §5.1): create once, sparse updates, 6240."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from . import links, mapping
+from .adapters import get_adapter
+from .client import quote
+from .engine import JobRun, Skip
+from .exceptions import DuplicateNameError, StaleObjectError
+from .models import EntityLink
+from .push_write import context, create_once, record, reread_or_conflict
+
+
+def push_contact(run: JobRun) -> str:
+    return sync_customer(run, run.obj)
+
+
+def sync_customer(run: JobRun, contact: Any, *, currency: str = "",
+                  dependency: bool = False) -> str:
+    """The QBO customer id for ``contact`` (in ``currency``), creating or updating it."""
+    ctx = context(run)
+    data = get_adapter("contact").to_data(contact)
+    name = mapping.customer_display_name(data)
+    variant = ""
+    own = (data.currency or ctx.home_currency).upper()
+    if currency and ctx.multicurrency and currency.upper() != own:
+        # A customer's currency is fixed, so another currency needs another customer
+        # (qbo-api.md §5.9).
+        variant = currency.upper()
+        name = mapping.customer_display_name_variant(name, variant)
+        data = replace(data, currency=variant)
+    link = links.get_link(run.connection, contact, "Customer", variant)
+    if dependency and link.qbo_id:
+        return link.qbo_id
+    payload = mapping.customer_payload(data, ctx, display_name=name)
+    record(run, payload)
+    if link.qbo_id:
+        return _update_customer(run, link, payload)
+
+    def probe() -> dict | None:
+        rows = run.client.query(
+            f"SELECT * FROM Customer WHERE DisplayName = {quote(name)} "
+            "AND Active IN (true, false)"
+        )
+        return rows[0] if rows else None
+
+    try:
+        obj = create_once(run, link, "Customer", payload, probe)
+    except DuplicateNameError as err:
+        # qbo-api.md §5.1: on 6240 look the name up and link when it is the same person.
+        obj = _link_same_email(run, probe(), data.email)
+        if obj is None:
+            raise _duplicate_name(err, name, data.email) from err
+        run.note(f"QuickBooks already had customer {name!r} with the same email; linked it.")
+        # Remember what QBO holds, then send what differs from the contact.
+        links.record_write(link, obj, {k: obj[k] for k in payload if k in obj})
+        try:
+            return _update_customer(run, link, payload)
+        except Skip:
+            return link.qbo_id
+    links.record_write(link, obj, payload)
+    record(run, payload, obj)
+    return link.qbo_id
+
+
+def _link_same_email(run: JobRun, existing: dict | None, email: str) -> dict | None:
+    theirs = ((existing or {}).get("PrimaryEmailAddr") or {}).get("Address", "")
+    if existing and email and theirs.strip().lower() == email.strip().lower():
+        return existing
+    return None
+
+
+def _duplicate_name(err: DuplicateNameError, name: str, email: str) -> DuplicateNameError:
+    return DuplicateNameError(
+        f"QuickBooks already has a customer, vendor or employee named {name!r}"
+        + (" with a different email." if email else "."),
+        code=err.code, detail=err.detail, status_code=err.status_code,
+        intuit_tid=err.intuit_tid,
+        fix=("Ways out: give the contact the same email as the QuickBooks customer and "
+             "retry (they will be linked); or rename the contact (e.g. add the company or "
+             "city) and retry; or, if a vendor or employee has that name, rename one of "
+             "them in QuickBooks."),
+    )
+
+
+def _update_customer(run: JobRun, link: EntityLink, payload: dict) -> str:
+    if link.content_hash == mapping.content_hash(payload):
+        raise Skip("No change since the last sync.")
+    for attempt in (1, 2):
+        body = mapping.customer_sparse_update(
+            payload, link.last_payload, qbo_id=link.qbo_id, sync_token=link.sync_token
+        )
+        if body is None:
+            raise Skip("No change since the last sync.")
+        try:
+            obj = run.client.update("Customer", body, sparse=True)
+            break
+        except StaleObjectError:
+            if attempt == 2:
+                raise
+            reread_or_conflict(run, link, "Customer", customer=True)
+    links.record_write(link, obj, payload)
+    record(run, body, obj)
+    return link.qbo_id

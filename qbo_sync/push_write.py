@@ -1,0 +1,166 @@
+"""Write primitives the push handlers share: create exactly once, guarded full
+updates of transactions, and the bookkeeping Sync Health shows.
+
+Creates carry a deterministic ``requestid`` and, after an ambiguous failure, look in
+QBO before creating again (DESIGN.md invariant 2, qbo-api.md §2.4). Updates re-read the
+record and refuse to overwrite an accountant's edit of a field we own (invariant 3).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.utils import timezone
+
+from . import links, mapping
+from .conflicts import differences
+from .engine import Defer, JobRun, Skip
+from .exceptions import DuplicateRequestError, NetworkError, ServerError, StaleObjectError
+from .models import EntityLink
+
+CONFLICT_FIX = ("Decide which version is right: make the same change in the app and "
+                "retry, or undo the change in QuickBooks and retry.")
+
+
+def context(run: JobRun) -> mapping.MappingContext:
+    """The run's mapping context, built once (it may cost two metered reads a day)."""
+    if not hasattr(run, "_ctx"):
+        run._ctx = links.mapping_context(run.connection, run.client)  # type: ignore[attr-defined]
+    return run._ctx  # type: ignore[attr-defined]
+
+
+def record(run: JobRun, payload: dict, response: dict | None = None) -> None:
+    """Keep the masked payload (and response) on the job for Sync Health."""
+    run.job.payload = mapping.mask_payload(links.json_safe(payload))
+    if response is not None:
+        run.job.response = mapping.mask_payload(links.json_safe(response))
+
+
+def with_marker(payload: dict, kind: str, key: str) -> dict:
+    """Add our marker to PrivateNote (≤4000, qbo-api.md §5.2) so a probe can find the
+    record after an ambiguous create."""
+    mark = links.marker(kind, key)
+    note = payload.get("PrivateNote") or ""
+    note = (note[: 4000 - len(mark) - 1] + "\n" if note else "") + mark
+    return {**payload, "PrivateNote": note}
+
+
+def conflict(entity: str, diff: list[str]) -> StaleObjectError:
+    return StaleObjectError(
+        f"The {entity} was changed in QuickBooks since the app last wrote it: "
+        + "; ".join(diff), code="5010", fix=CONFLICT_FIX,
+    )
+
+
+# Creating exactly once ------------------------------------------------------------------
+
+
+def create_once(run: JobRun, link: EntityLink, entity: str, payload: dict,
+                probe: Callable[[], dict | None]) -> dict:
+    """Create ``payload`` in QBO unless an earlier interrupted attempt already did."""
+    ambiguous_before = links.was_ambiguous(link)
+    if not links.start_create(link):
+        raise Defer(f"Another worker is creating this {entity} in QuickBooks right now.")
+    rid = links.request_id(run.connection.realm_id, "create", link.content_type_id,
+                           link.object_id, link.variant)
+    run.job.request_id = rid
+    try:
+        if ambiguous_before:
+            found = probe()
+            if found:
+                run.note(f"An earlier attempt had already created {entity} {found['Id']} "
+                         "in QuickBooks; linked it instead of creating another.")
+                return found
+        return run.client.create(entity, payload, request_id=rid)
+    except DuplicateRequestError:
+        # 600: QBO did this write before (qbo-api.md §2.4). Find it.
+        found = probe()
+        if found:
+            return found
+        _release(link, ambiguous=False)
+        raise
+    except (NetworkError, ServerError):
+        _release(link, ambiguous=True)
+        raise
+    except Exception:
+        _release(link, ambiguous=False)
+        raise
+
+
+def _release(link: EntityLink, *, ambiguous: bool) -> None:
+    """Drop this worker's create mark. An ambiguous outcome keeps "creating" (so the
+    next try looks first) but ages the mark so the retry may take it at once."""
+    if ambiguous:
+        old = timezone.now() - timedelta(days=1)
+        EntityLink.objects.filter(pk=link.pk).update(updated_at=old)
+    else:
+        EntityLink.objects.filter(pk=link.pk, qbo_id="").update(qbo_status="")
+
+
+def find_by_marker(run: JobRun, entity: str, where: str, mark: str) -> dict | None:
+    for row in run.client.query_all(entity, where=where):
+        if mark in (row.get("PrivateNote") or ""):
+            return row
+    return None
+
+
+# Updating transactions ---------------------------------------------------------------------
+
+
+def is_paid(invoice: dict) -> bool:
+    total = Decimal(str(invoice.get("TotalAmt") or 0))
+    return total > 0 and Decimal(str(invoice.get("Balance") or 0)) == 0
+
+
+def update_transaction(run: JobRun, link: EntityLink, entity: str, payload: dict, *,
+                       paid_guard: bool = False) -> str:
+    """Full update (the whole Line set, qbo-api.md §5) after checking that QBO still
+    holds what we last wrote; 5010 means re-read and retry once."""
+    if link.content_hash == mapping.content_hash(payload):
+        raise Skip("No change since the last sync.")
+    current = run.client.read(entity, link.qbo_id)
+    for attempt in (1, 2):
+        if paid_guard and is_paid(current):
+            link.qbo_status = "paid"
+            link.save(update_fields=["qbo_status", "updated_at"])
+            raise Skip("Already paid in QuickBooks; the paid invoice is not overwritten.")
+        diff = differences(link.last_payload, current)
+        if diff:
+            raise conflict(entity, diff)
+        body = {**payload, "Id": link.qbo_id, "SyncToken": current["SyncToken"]}
+        if "DocNumber" not in body and current.get("DocNumber"):
+            # "QuickBooks numbers" strategy: a full update clears what it omits
+            # (qbo-api.md §5), so keep the number QBO gave the record.
+            body["DocNumber"] = current["DocNumber"]
+        try:
+            obj = run.client.update(entity, body, sparse=False, request_id=links.request_id(
+                run.connection.realm_id, "update", entity, link.qbo_id, current["SyncToken"],
+                mapping.content_hash(payload)))
+            break
+        except StaleObjectError:
+            if attempt == 2:
+                raise
+            current = run.client.read(entity, link.qbo_id)
+            run.note(f"QuickBooks had a newer version of the {entity}; re-read it and "
+                     "retried once.")
+    links.record_write(link, obj, payload)
+    record(run, body, obj)
+    return link.qbo_id
+
+
+def reread_or_conflict(run: JobRun, link: EntityLink, entity: str, *,
+                       customer: bool = False) -> dict[str, Any]:
+    """After 5010: re-read; if only fields we don't own changed, take the new
+    SyncToken; otherwise stop with what differs."""
+    current = run.client.read(entity, link.qbo_id)
+    diff = differences(link.last_payload, current, customer=customer)
+    if diff:
+        raise conflict(entity, diff)
+    link.sync_token = str(current.get("SyncToken", link.sync_token))
+    link.save(update_fields=["sync_token", "updated_at"])
+    run.note(f"QuickBooks had a newer version of the {entity} (no conflicting fields); "
+             "retried with it.")
+    return current

@@ -1,0 +1,88 @@
+"""Dependencies resolve themselves: customer before invoice, invoice before payment."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from django.utils import timezone
+
+from example_project.billing.models import Contact
+from qbo_sync import engine, outbox, receivers
+from qbo_sync.models import EntityLink
+
+from .conftest import job_for, jobs, qbo, run_due, send_invoice
+
+
+def test_invoice_pushes_its_customer_first_as_its_own_row(qbo_simulator, connected,
+                                                          us_workspace):
+    with receivers.muted():  # e.g. imported before the connection: never pushed
+        contact = Contact.objects.create(workspace=us_workspace, display_name="Umbrella Co",
+                                         email="ap@umbrella.example")
+    assert jobs() == []
+    invoice = send_invoice(contact)
+    inv_job = job_for(invoice)
+    dep = job_for(contact)
+    assert inv_job.status == "succeeded", inv_job.error_message
+    assert (dep.entity, dep.status) == ("contact", "succeeded")
+    assert f"Needed by job {inv_job.pk}" in dep.error_message
+    assert f"job {dep.pk}" in inv_job.error_message
+    [customer] = qbo(qbo_simulator, "Customer")
+    assert dep.qbo_id == customer["Id"]
+    assert qbo(qbo_simulator, "Invoice")[0]["CustomerRef"]["value"] == customer["Id"]
+
+
+def test_failed_dependency_fails_the_invoice_with_the_reason(qbo_simulator, connected,
+                                                             us_workspace):
+    with receivers.muted():
+        contact = Contact.objects.create(workspace=us_workspace,
+                                         display_name="Simulated Supplies Co")
+    invoice = send_invoice(contact)
+    inv_job, dep = job_for(invoice), job_for(contact)
+    assert dep.status == "failed" and inv_job.status == "failed"
+    assert "Ways out" in inv_job.error_message
+    assert qbo(qbo_simulator, "Invoice") == []
+
+
+def test_payment_waits_for_its_invoice(qbo_simulator, connected, contact, monkeypatch):
+    dispatched: list[int] = []
+    monkeypatch.setattr(outbox, "dispatch", dispatched.append)
+    invoice = send_invoice(contact)
+    payment = invoice.record_payment(Decimal("100.00"))
+    inv_job, pay_job = job_for(invoice), job_for(payment)
+    assert inv_job.status == pay_job.status == "pending"
+    # The worker happens to take the payment first.
+    assert engine.run_job(pay_job.pk) == "pending"
+    pay_job.refresh_from_db()
+    assert pay_job.attempts == 0  # waiting is not a failed try
+    assert "Waiting for the invoice" in pay_job.error_message
+    assert pay_job.next_attempt_at > timezone.now()
+    assert qbo(qbo_simulator, "Payment") == []
+    assert engine.run_job(inv_job.pk) == "succeeded"
+    assert run_due(pay_job) == "succeeded"
+    [qpay] = qbo(qbo_simulator, "Payment")
+    assert qpay["Line"][0]["LinkedTxn"][0]["TxnId"] == qbo(qbo_simulator, "Invoice")[0]["Id"]
+
+
+def test_payment_pushes_an_invoice_that_is_not_in_qbo(qbo_simulator, connected, contact):
+    old = timezone.localdate() - timedelta(days=40)
+    invoice = send_invoice(contact, issue_date=old, due_date=old + timedelta(days=30))
+    assert job_for(invoice) is None  # before the connection: not pushed by itself
+    payment = invoice.record_payment(Decimal("50.00"))
+    pay_job = job_for(payment)
+    assert pay_job.status == "succeeded", pay_job.error_message
+    dep = job_for(invoice)
+    assert (dep.entity, dep.status) == ("invoice", "succeeded")
+    assert len(qbo(qbo_simulator, "Invoice")) == 1
+    assert len(qbo(qbo_simulator, "Payment")) == 1
+    assert EntityLink.objects.filter(qbo_type="Invoice").count() == 1
+
+
+def test_payment_on_a_draft_invoice_fails_with_the_fix(qbo_simulator, connected, contact):
+    from .conftest import make_invoice
+
+    invoice = make_invoice(contact)
+    payment = invoice.record_payment(Decimal("10.00"))
+    job = job_for(payment)
+    assert job.status == "failed"
+    assert "Send the invoice, then retry the payment" in job.error_message
