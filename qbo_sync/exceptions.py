@@ -157,7 +157,7 @@ class DuplicateDocNumberError(ValidationError):
 
     default_fix = (
         "This invoice number is already used in QuickBooks. Renumber the invoice, or set "
-        "Settings → Invoice number strategy to 'QuickBooks numbers'."
+        "Settings → Invoice number strategy to 'Let QuickBooks number invoices'."
     )
 
 

@@ -12,8 +12,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q
 from django.utils import timezone
 
-from .capabilities import Capabilities
 from .conf import app_settings
+from .lists import capabilities_of
 from .mapping import MappingContext
 from .models import Connection, EntityLink
 
@@ -102,25 +102,8 @@ def marker(kind: str, key: str) -> str:
     return f"[qbo_sync {kind} {key}]"
 
 
-def capabilities(conn: Connection, client: Any) -> Capabilities:
-    """The company's capabilities, re-read from QBO when older than
-    CAPABILITIES_MAX_AGE (two metered reads a day at most)."""
-    max_age = timedelta(seconds=int(app_settings.CAPABILITIES_MAX_AGE))
-    fresh = conn.capabilities_fetched_at and conn.capabilities_fetched_at > timezone.now() - max_age
-    if conn.capabilities and fresh:
-        return Capabilities.from_dict(conn.capabilities)
-    caps = client.capabilities()
-    conn.capabilities = caps.as_dict()
-    conn.capabilities_fetched_at = timezone.now()
-    if caps.company_name and not conn.company_name:
-        conn.company_name = caps.company_name
-    conn.save(update_fields=["capabilities", "capabilities_fetched_at", "company_name",
-                             "updated_at"])
-    return caps
-
-
 def mapping_context(conn: Connection, client: Any) -> MappingContext:
-    caps = capabilities(conn, client)
+    caps = capabilities_of(conn, client)
     return MappingContext.from_parts(
         caps.as_dict(),
         {

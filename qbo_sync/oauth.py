@@ -182,12 +182,15 @@ def complete_connect(*, code: str, state: str, realm_id: str | None, user: Any,
         conn = Connection.objects.select_for_update().filter(workspace=row.workspace).first()
         conn = conn or Connection(workspace=row.workspace)
         _apply_tokens(conn, tokens, issued_at)
+        if conn.connected_at is None or conn.realm_id != realm_id:
+            # A reconnect to the same company keeps the original date: invoices issued
+            # since then are still the connection's to sync by themselves.
+            conn.connected_at = issued_at
         conn.realm_id = realm_id
         conn.company_name = name or conn.company_name
         conn.environment = app_settings.ENVIRONMENT
         conn.status = Connection.Status.CONNECTED
         conn.status_reason = ""
-        conn.connected_at = issued_at
         conn.connected_by = user if getattr(user, "is_authenticated", False) else None
         conn.disconnected_at = None
         conn.save()

@@ -96,15 +96,6 @@ def uk_connected(qbo_simulator, uk_workspace) -> Connection:
                               tax_code_name="20.0% S")
     TaxMapping.objects.create(connection=conn, tax_rate="0.00", tax_code_id=codes["0.0% Z"],
                               tax_code_name="0.0% Z")
-    # The simulator does not answer the CompanyCurrency query the client uses for the
-    # currency list, so store the capabilities a real QBO company would report.
-    from qbo_sync.client import QBOClient
-    from qbo_sync.links import capabilities
-
-    caps = capabilities(conn, QBOClient(conn)).as_dict()
-    info = sim.store.info(UK_REALM)
-    conn.capabilities = {**caps, "currencies": list(info["currencies"])}
-    conn.save(update_fields=["capabilities"])
     return conn
 
 

@@ -137,3 +137,21 @@ def test_custom_company_list() -> None:
                                            "home_currency": "AUD"}])
     assert [r["realm_id"] for r in store.realms()] == ["555"]
     assert store.get("555", "CompanyInfo", "1")["Country"] == "AU"
+
+
+def test_multicurrency_companies_list_their_foreign_currencies():
+    from qbo_sync.testing.simulator.accounting import Accounting
+    from qbo_sync.testing.simulator.companies import UK_REALM, US_REALM
+    from qbo_sync.testing.simulator.store import Store
+    from qbo_sync.testing.simulator.wire import Clock, SimRequest
+
+    acct = Accounting(Store(Clock()))
+
+    def codes(realm):
+        req = SimRequest.build("GET", f"/v3/company/{realm}/query",
+                               query={"query": "SELECT * FROM CompanyCurrency WHERE Active = true"})
+        body = acct.handle(realm, "query", req).parsed()["QueryResponse"]
+        return sorted(row["Code"] for row in body.get("CompanyCurrency", []))
+
+    assert codes(UK_REALM) == ["EUR", "USD"]
+    assert codes(US_REALM) == []  # no multicurrency: nothing but the home currency

@@ -163,6 +163,12 @@ def seed_entities(info: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
         "CompanyInfo": [company], "Preferences": [prefs], "Account": _accounts(home),
         "TaxRate": rates, "TaxCode": codes,
         "Item": _items(us, None if us else "1"),
+        # The foreign currencies a multicurrency company has added (the home currency
+        # is not listed; it is in Preferences.CurrencyPrefs.HomeCurrency).
+        "CompanyCurrency": [{"Id": str(i), "Code": code, "Name": CURRENCY_NAMES.get(code, code),
+                             "Active": True}
+                            for i, code in enumerate(
+                                [c for c in info["currencies"] if c != home], 1)],
         "PaymentMethod": [{"Id": str(i), "Name": n, "Type": t, "Active": True}
                           for i, (n, t) in enumerate([("Cash", "NON_CREDIT_CARD"),
                                                       ("Check", "NON_CREDIT_CARD"),

@@ -24,6 +24,7 @@ ENTITY_PATHS: dict[str, str] = {
     "taxcode": "TaxCode",
     "taxrate": "TaxRate",
     "paymentmethod": "PaymentMethod",
+    "companycurrency": "CompanyCurrency",
     "companyinfo": "CompanyInfo",
     "preferences": "Preferences",
 }
@@ -31,7 +32,7 @@ ENTITY_NAMES: dict[str, str] = {v.lower(): v for v in ENTITY_PATHS.values()}
 
 # Name lists cannot be deleted and queries hide inactive ones (qbo-api.md §5).
 NAME_LISTS = {"Customer", "Vendor", "Employee", "Item", "Account", "TaxCode", "TaxRate",
-              "PaymentMethod"}
+              "PaymentMethod", "CompanyCurrency"}
 PEOPLE = ("Customer", "Vendor", "Employee")  # share one DisplayName namespace (§5.1)
 SALES_TXNS = ("Invoice", "CreditMemo", "RefundReceipt")
 TRANSACTIONS = (*SALES_TXNS, "Payment")

@@ -38,6 +38,7 @@ FILTERABLE: dict[str, set[str]] = {
     "TaxCode": _META | {"Name", "Active", "Taxable", "TaxGroup"},
     "TaxRate": _META | {"Name", "Active", "RateValue"},
     "PaymentMethod": _META | {"Name", "Active", "Type"},
+    "CompanyCurrency": _META | {"Code", "Name", "Active"},
     "CompanyInfo": _META, "Preferences": _META,
 }
 _TOKEN = re.compile(r"""\s*(?:(?P<str>'(?:[^'\\]|\\.)*')|(?P<num>-?\d+(?:\.\d+)?(?![\w.]))
@@ -146,10 +147,10 @@ class _Parser:
     def field(self, entity: str) -> str:
         tok = self.take()
         self.expect("a field name", tok[0] == "word" and tok[1].lower() not in _KEYWORDS, tok)
-        names = {f.lower(): f for f in FILTERABLE[entity]}
+        names = {f.lower(): f for f in FILTERABLE.get(entity, _META)}
         if tok[1].lower() not in names:
             raise parse_error(f"property '{tok[1]}' is not queryable on {entity}; filter "
-                              f"on one of {sorted(FILTERABLE[entity])}")
+                              f"on one of {sorted(FILTERABLE.get(entity, _META))}")
         return names[tok[1].lower()]
 
     def condition(self, entity: str) -> tuple[str, str, list[str]]:
