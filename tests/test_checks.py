@@ -40,7 +40,8 @@ def test_misconfiguration_is_reported(override, expected):
 @pytest.mark.filterwarnings("ignore:Overriding setting DATABASES")
 def test_sqlite_without_wal_and_immediate_warns(settings):
     settings.DATABASES = {
-        "default": {**settings.DATABASES["default"], "OPTIONS": {"timeout": 20}}
+        "default": {**settings.DATABASES["default"], "ENGINE": "django.db.backends.sqlite3",
+                    "OPTIONS": {"timeout": 20}}
     }
     assert "qbo_sync.W002" in ids()
 
