@@ -18,6 +18,7 @@ from decimal import Decimal
 
 
 def _setup_django() -> None:
+    os.environ.setdefault("QBO_Q_LOG_LEVEL", "WARNING")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
     os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
     import django

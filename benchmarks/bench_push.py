@@ -26,6 +26,7 @@ from typing import Any
 
 
 def _setup_django(db_file: str) -> None:
+    os.environ.setdefault("QBO_Q_LOG_LEVEL", "WARNING")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
     os.environ["QBO_SQLITE"] = db_file
     os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")

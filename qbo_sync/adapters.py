@@ -67,6 +67,11 @@ class InvoiceAdapter(BaseAdapter):
         """One of ``draft``, ``sent``, ``paid``, ``void``."""
         raise NotImplementedError
 
+    def issue_date_of(self, obj: Any) -> Any:
+        """The invoice's issue date. Override with a plain field read: the default
+        builds the whole neutral invoice (lines included) on every save."""
+        return self.to_data(obj).issue_date
+
     def contact_of(self, obj: Any) -> Any:
         """The host contact object the invoice is billed to."""
         raise NotImplementedError

@@ -46,9 +46,12 @@ class Defer(Exception):  # noqa: N818
     """Not yet: a dependency is still on its way. Re-run after ``seconds`` without
     counting an attempt."""
 
-    def __init__(self, message: str, seconds: float = 30) -> None:
+    def __init__(self, message: str, seconds: float = 30,
+                 waiting_for: int | None = None) -> None:
         super().__init__(message)
         self.seconds = seconds
+        #: The job this one waits for; when it finishes, this one is woken at once.
+        self.waiting_for = waiting_for
 
 
 @dataclass
@@ -154,6 +157,7 @@ def execute(job: SyncJob) -> str:
     except Defer as defer:
         job.attempts -= 1  # waiting on a dependency is not a failed try
         attempt.delete()
+        job.error = {"waiting_for": defer.waiting_for} if defer.waiting_for else {}
         _finish(job, None, started, SyncJob.Status.PENDING, message=str(defer), run=run,
                 next_in=defer.seconds)
     except QBOSyncError as err:
@@ -167,7 +171,23 @@ def execute(job: SyncJob) -> str:
         job.qbo_id = qbo_id or job.qbo_id
         _finish(job, attempt, started, SyncJob.Status.SUCCEEDED, run=run)
         signals.sync_succeeded.send(sender=SyncJob, job=job, qbo_id=job.qbo_id)
+    if job.status != SyncJob.Status.PENDING:
+        _wake_waiters(job)
     return job.status
+
+
+def _wake_waiters(job: SyncJob) -> None:
+    """Jobs that deferred themselves until ``job`` was done run now, not at their
+    next sweep."""
+    from .outbox import dispatch_on_commit
+
+    waiting = list(SyncJob.objects.filter(
+        status=SyncJob.Status.PENDING, error__waiting_for=job.pk
+    ).values_list("pk", flat=True))
+    if waiting:
+        SyncJob.objects.filter(pk__in=waiting).update(next_attempt_at=timezone.now())
+        for pk in waiting:
+            dispatch_on_commit(pk)
 
 
 def _fail(job: SyncJob, attempt: SyncAttempt, started: float, err: QBOSyncError,

@@ -100,12 +100,6 @@ def sync_history(workspace: str, kind: str, since: str | date | None = None,
             "queued": run.queued, "skipped": run.skipped, "error": run.error}
 
 
-def _issue_date(adapter: Any, obj: Any) -> date | None:
-    # A cheap accessor when the host offers one; the neutral data otherwise.
-    getter = getattr(adapter, "issue_date_of", None)
-    return getter(obj) if getter else adapter.to_data(obj).issue_date
-
-
 def _candidates(run: HistoricalRun, adapter: Any) -> list[Any]:
     """Primary keys of the workspace's objects in push order. Invoices go oldest first: QBO asks for
     history to be created chronologically so A/R and auto-apply behave (qbo-api.md §5.2)."""
@@ -115,7 +109,7 @@ def _candidates(run: HistoricalRun, adapter: Any) -> list[Any]:
     for obj in model._default_manager.order_by("pk").iterator(chunk_size=500):
         if adapter.workspace_of(obj) != workspace:
             continue
-        day = _issue_date(adapter, obj) if run.kind == "invoice" else None
+        day = adapter.issue_date_of(obj) if run.kind == "invoice" else None
         if run.since and run.kind == "invoice" and (day is None or day < run.since):
             continue
         rows.append((day or date.min, obj.pk))

@@ -192,8 +192,10 @@ def _invoice_first(run: JobRun, invoice: Any) -> EntityLink:
         content_type=ct, object_id=str(invoice.pk), entity="invoice",
         status__in=[SyncJob.Status.PENDING, SyncJob.Status.RUNNING],
     ).exclude(pk=run.job.pk)
-    if busy.exists():
-        raise Defer("Waiting for the invoice to reach QuickBooks.", seconds=30)
+    ahead = busy.order_by("pk").first()
+    if ahead is not None:
+        raise Defer(f"Waiting for the invoice to reach QuickBooks (job {ahead.pk}).",
+                    seconds=60, waiting_for=ahead.pk)
     sub = JobRun(job=run.job, connection=run.connection, obj=invoice, adapter=inv_adapter,
                  client=run.client, notes=run.notes)
     sub._ctx = context(run)  # type: ignore[attr-defined]

@@ -133,8 +133,7 @@ def _in_scope(adapter: Any, instance: Any, conn: Any = None) -> bool:
     conn = conn or outbox.connection_for(adapter.workspace_of(instance))
     if conn is None or conn.connected_at is None:
         return False
-    issued = adapter.to_data(instance).issue_date if not hasattr(adapter, "issue_date_of") \
-        else adapter.issue_date_of(instance)
+    issued = adapter.issue_date_of(instance)
     return issued is None or issued >= conn.connected_at.date() or _linked(instance)
 
 

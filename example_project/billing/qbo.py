@@ -94,6 +94,9 @@ class InvoiceAdapter(adapters.InvoiceAdapter):
     def status_of(self, obj: Invoice) -> str:
         return obj.status  # our values are already draft / sent / paid / void
 
+    def issue_date_of(self, obj: Invoice) -> date:
+        return obj.issue_date
+
     def contact_of(self, obj: Invoice) -> Contact:
         return obj.contact
 

@@ -11,7 +11,7 @@ from example_project.billing.models import Contact
 from qbo_sync import engine, outbox, receivers
 from qbo_sync.models import EntityLink
 
-from .conftest import job_for, jobs, qbo, run_due, send_invoice
+from .conftest import job_for, jobs, qbo, send_invoice
 
 
 def test_invoice_pushes_its_customer_first_as_its_own_row(qbo_simulator, connected,
@@ -58,8 +58,13 @@ def test_payment_waits_for_its_invoice(qbo_simulator, connected, contact, monkey
     assert "Waiting for the invoice" in pay_job.error_message
     assert pay_job.next_attempt_at > timezone.now()
     assert qbo(qbo_simulator, "Payment") == []
+    dispatched.clear()
     assert engine.run_job(inv_job.pk) == "succeeded"
-    assert run_due(pay_job) == "succeeded"
+    # The payment is woken as soon as its invoice is done, not at its next sweep.
+    assert dispatched == [pay_job.pk]
+    pay_job.refresh_from_db()
+    assert pay_job.next_attempt_at <= timezone.now()
+    assert engine.run_job(pay_job.pk) == "succeeded"
     [qpay] = qbo(qbo_simulator, "Payment")
     assert qpay["Line"][0]["LinkedTxn"][0]["TxnId"] == qbo(qbo_simulator, "Invoice")[0]["Id"]
 
