@@ -174,32 +174,46 @@ def _key(value: Any, what: str) -> str:
     return key
 
 
+def _set_mapping(model: Any, connection: Connection, user: Any, label: str,
+                 key_field: str, key: str, id_field: str, qbo_id: str, name: str) -> Any:
+    """Create or change one mapping row and audit the change (``label:key``)."""
+    name_field = id_field.replace("_id", "_name")
+    with transaction.atomic():
+        current = model.objects.filter(connection=connection, **{key_field: key}).first()
+        old = _display(getattr(current, id_field), getattr(current, name_field)) if current else ""
+        mapping, _ = model.objects.update_or_create(
+            connection=connection, **{key_field: key},
+            defaults={id_field: qbo_id, name_field: name})
+        if old != _display(qbo_id, name):
+            _audit(connection, user, f"{label}:{key}", old, _display(qbo_id, name))
+    return mapping
+
+
+def _delete_mapping(model: Any, connection: Connection, user: Any, label: str,
+                    key_field: str, key: str, id_field: str) -> bool:
+    current = model.objects.filter(connection=connection, **{key_field: key}).first()
+    if current is None:
+        return False
+    with transaction.atomic():
+        current.delete()
+        _audit(connection, user, f"{label}:{key}", _display(
+            getattr(current, id_field), getattr(current, id_field.replace("_id", "_name"))), "")
+    return True
+
+
 def set_item_mapping(connection: Connection, *, user: Any = None, category: str,
                      item_id: str, lists: dict | None = None) -> ItemMapping:
     """Map a host line category to a QBO item (validated against the item list)."""
     category, item_id = _key(category, "category"), _key(item_id, "item_id")
     name = _item_name(connection, item_id, lists)
-    with transaction.atomic():
-        current = ItemMapping.objects.filter(connection=connection, category=category).first()
-        old = _display(current.item_id, current.item_name) if current else ""
-        mapping, _ = ItemMapping.objects.update_or_create(
-            connection=connection, category=category,
-            defaults={"item_id": item_id, "item_name": name})
-        if old != _display(item_id, name):
-            _audit(connection, user, f"item_mapping:{category}", old, _display(item_id, name))
-    return mapping
+    return _set_mapping(ItemMapping, connection, user, "item_mapping", "category", category,
+                        "item_id", item_id, name)
 
 
 def delete_item_mapping(connection: Connection, *, user: Any = None, category: str) -> bool:
     """Remove a category's item mapping; False if there was none."""
-    current = ItemMapping.objects.filter(connection=connection, category=category).first()
-    if current is None:
-        return False
-    with transaction.atomic():
-        current.delete()
-        _audit(connection, user, f"item_mapping:{category}",
-               _display(current.item_id, current.item_name), "")
-    return True
+    return _delete_mapping(ItemMapping, connection, user, "item_mapping", "category", category,
+                           "item_id")
 
 
 def set_tax_mapping(connection: Connection, *, user: Any = None, tax_rate: str,
@@ -207,27 +221,14 @@ def set_tax_mapping(connection: Connection, *, user: Any = None, tax_rate: str,
     """Map a host tax rate key (e.g. ``"20.00"``) to a QBO tax code."""
     tax_rate, tax_code_id = _key(tax_rate, "tax_rate"), _key(tax_code_id, "tax_code_id")
     name = _tax_name(connection, tax_code_id, lists)
-    with transaction.atomic():
-        current = TaxMapping.objects.filter(connection=connection, tax_rate=tax_rate).first()
-        old = _display(current.tax_code_id, current.tax_code_name) if current else ""
-        mapping, _ = TaxMapping.objects.update_or_create(
-            connection=connection, tax_rate=tax_rate,
-            defaults={"tax_code_id": tax_code_id, "tax_code_name": name})
-        if old != _display(tax_code_id, name):
-            _audit(connection, user, f"tax_mapping:{tax_rate}", old, _display(tax_code_id, name))
-    return mapping
+    return _set_mapping(TaxMapping, connection, user, "tax_mapping", "tax_rate", tax_rate,
+                        "tax_code_id", tax_code_id, name)
 
 
 def delete_tax_mapping(connection: Connection, *, user: Any = None, tax_rate: str) -> bool:
     """Remove a tax rate's mapping; False if there was none."""
-    current = TaxMapping.objects.filter(connection=connection, tax_rate=tax_rate).first()
-    if current is None:
-        return False
-    with transaction.atomic():
-        current.delete()
-        _audit(connection, user, f"tax_mapping:{tax_rate}",
-               _display(current.tax_code_id, current.tax_code_name), "")
-    return True
+    return _delete_mapping(TaxMapping, connection, user, "tax_mapping", "tax_rate", tax_rate,
+                           "tax_code_id")
 
 
 def export_mappings(connection: Connection) -> dict[str, dict[str, str]]:
