@@ -73,6 +73,8 @@ class Connection(models.Model):
 
     # Change Data Capture cursor for the pull catch-up (qbo-api.md §6).
     cdc_cursor = models.DateTimeField(null=True, blank=True)
+    # When the running pull started (None: none running). One pull per realm at a time.
+    pull_started_at = models.DateTimeField(null=True, blank=True)
     # Items, tax codes and accounts loaded from QBO for the settings screens.
     lists_cache = models.JSONField(default=dict, blank=True)
     lists_fetched_at = models.DateTimeField(null=True, blank=True)

@@ -319,3 +319,15 @@ def test_a_failed_cdc_call_keeps_the_cursor(qbo_simulator, qbo_connection):
     assert summary["error"]
     qbo_connection.refresh_from_db()
     assert qbo_connection.cdc_cursor == before
+
+
+def test_a_dead_pulls_lock_is_taken_over_after_its_lease(qbo_simulator, qbo_connection):
+    from qbo_sync.pull_lock import LEASE, is_locked, realm_lock
+
+    stale = timezone.now() - LEASE - timedelta(minutes=1)
+    Connection.objects.filter(pk=qbo_connection.pk).update(pull_started_at=stale)
+    assert not is_locked(US_REALM)
+    with realm_lock(US_REALM) as held:
+        assert held and is_locked(US_REALM)
+    qbo_connection.refresh_from_db()
+    assert qbo_connection.pull_started_at is None
