@@ -49,6 +49,12 @@ class BaseAdapter:
         """The workspace key the object belongs to."""
         raise NotImplementedError
 
+    def objects_for(self, workspace: str) -> models.QuerySet:
+        """The workspace's objects, for historical syncs. Override with a filter (and
+        ``select_related`` for what ``workspace_of`` reads); the default returns every
+        object and lets the caller check ``workspace_of`` one by one."""
+        return self.get_model()._default_manager.all()
+
     def should_sync(self, obj: Any) -> bool:
         """Whether the object is in a state that syncs at all."""
         return True

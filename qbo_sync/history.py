@@ -104,9 +104,8 @@ def _candidates(run: HistoricalRun, adapter: Any) -> list[Any]:
     """Primary keys of the workspace's objects in push order. Invoices go oldest first: QBO asks for
     history to be created chronologically so A/R and auto-apply behave (qbo-api.md §5.2)."""
     workspace = run.connection.workspace
-    model = adapter.get_model()
     rows = []
-    for obj in model._default_manager.order_by("pk").iterator(chunk_size=500):
+    for obj in adapter.objects_for(workspace).order_by("pk").iterator(chunk_size=500):
         if adapter.workspace_of(obj) != workspace:
             continue
         day = adapter.issue_date_of(obj) if run.kind == "invoice" else None
@@ -117,11 +116,11 @@ def _candidates(run: HistoricalRun, adapter: Any) -> list[Any]:
     return [pk for _, pk in rows]
 
 
-def _iter_objects(model: Any, pks: list[Any], chunk: int = 500) -> Any:
+def _iter_objects(queryset: Any, pks: list[Any], chunk: int = 500) -> Any:
     """The objects for ``pks`` in that order, loaded a chunk at a time."""
     for start in range(0, len(pks), chunk):
         part = pks[start:start + chunk]
-        found = model._default_manager.in_bulk(part)
+        found = queryset.in_bulk(part)
         yield from (found[pk] for pk in part if pk in found)
 
 
@@ -174,7 +173,7 @@ def run_history(run: HistoricalRun, progress: Progress | None = None) -> Histori
         _save(run, "total")
         if progress:
             progress(run)
-        for obj in _iter_objects(adapter.get_model(), pks):
+        for obj in _iter_objects(adapter.objects_for(run.connection.workspace), pks):
             if str(obj.pk) in linked or not _wanted(run.kind, adapter, obj):
                 run.skipped += 1
             elif run.dry_run:

@@ -145,3 +145,18 @@ def test_invoice_history_also_queues_its_app_payments(books: dict) -> None:
     ]
     # A voided invoice that never reached QuickBooks is not queued.
     assert str(books["early"].pk) not in {j.object_id for j in _jobs(Invoice)}
+
+
+def test_a_dry_run_does_not_query_per_invoice(books: dict) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    a = books["contacts"][0]
+    for n in range(40):
+        invoice(a, f"BULK-{n}", date(2026, 2, 1))
+    run = HistoricalRun.objects.create(connection=books["conn"], kind="invoice", dry_run=True)
+    with CaptureQueriesContext(connection) as ctx:
+        history.run_history(run)
+    assert run.total >= 43
+    # A fixed handful (candidates, chunks, progress saves), not one or more per invoice.
+    assert len(ctx.captured_queries) < 20, [q["sql"][:80] for q in ctx.captured_queries]

@@ -58,6 +58,9 @@ class ContactAdapter(adapters.ContactAdapter):
     def workspace_of(self, obj: Contact) -> str:
         return obj.workspace.slug
 
+    def objects_for(self, workspace: str):
+        return Contact.objects.filter(workspace__slug=workspace).select_related("workspace")
+
     def to_data(self, obj: Contact) -> ContactData:
         address_parts = (
             obj.address_line1, obj.address_line2, obj.city, obj.region, obj.postal_code,
@@ -86,6 +89,9 @@ class InvoiceAdapter(adapters.InvoiceAdapter):
 
     def workspace_of(self, obj: Invoice) -> str:
         return obj.workspace.slug
+
+    def objects_for(self, workspace: str):
+        return Invoice.objects.filter(workspace__slug=workspace).select_related("workspace")
 
     def should_sync(self, obj: Invoice) -> bool:
         # Drafts are private until sent; QuickBooks sees an invoice from then on.
