@@ -234,9 +234,25 @@ def get_access_token(connection: Connection) -> str:
         raise ReconnectRequired(
             f"Workspace {connection.workspace} is not connected to QuickBooks "
             f"({connection.get_status_display()}).", fix=RECONNECT)
+    check_key(connection)
     if connection.access_token_valid_for(int(app_settings.REFRESH_MARGIN)):
         return connection.access_token
     return refresh_tokens(connection, stale_access_token=connection.access_token).access_token
+
+
+def check_key(connection: Connection) -> None:
+    """Refuse to use tokens the configured key cannot decrypt.
+
+    With a wrong ``FIELD_ENCRYPTION_KEY`` the field library hands back ciphertext; sent
+    to Intuit it would fail as ``invalid_grant`` and look like a revoked connection.
+    """
+    if connection.key_canary and connection.key_canary != KEY_CANARY:
+        raise ConfigurationError(
+            f"FIELD_ENCRYPTION_KEY cannot decrypt the QuickBooks tokens of workspace "
+            f"{connection.workspace}.",
+            fix="Restore the key they were encrypted with (to rotate, list the new key "
+                "first and keep the old one: FIELD_ENCRYPTION_KEY = [new, old]).",
+        )
 
 
 def _retryable_error_types() -> list[str]:
@@ -274,6 +290,7 @@ def refresh_tokens(connection: Connection, *,
     failure: TokenRefreshFailed | None = None
     with transaction.atomic():
         row = Connection.objects.select_for_update().get(pk=connection.pk)
+        check_key(row)
         if row.status != Connection.Status.CONNECTED or not row.refresh_token:
             raise TokenRefreshFailed(
                 f"Workspace {row.workspace} is not connected to QuickBooks "

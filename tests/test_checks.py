@@ -74,3 +74,24 @@ def test_rotated_key_list_still_decrypts(monkeypatch, settings):
         fields, "CRYPTER", MultiFernet([Fernet(Fernet.generate_key()), *old._fernets])
     )
     assert ids(databases=["default"]) == []
+
+
+@pytest.mark.django_db
+def test_wrong_key_never_reaches_intuit_or_burns_the_grant(monkeypatch, qbo_simulator,
+                                                          qbo_connection):
+    import encrypted_model_fields.fields as fields
+
+    from qbo_sync import oauth
+    from qbo_sync.exceptions import ConfigurationError
+
+    monkeypatch.setattr(fields, "CRYPTER", MultiFernet([Fernet(Fernet.generate_key())]))
+    conn = Connection.objects.get(pk=qbo_connection.pk)
+    qbo_simulator.clear_log()
+    with pytest.raises(ConfigurationError) as info:
+        oauth.get_access_token(conn)
+    assert "FIELD_ENCRYPTION_KEY" in str(info.value) and "FIELD_ENCRYPTION_KEY" in info.value.fix
+    with pytest.raises(ConfigurationError):
+        oauth.refresh_tokens(conn)
+    assert qbo_simulator.requests_log == []  # nothing was sent to Intuit
+    conn.refresh_from_db()
+    assert conn.status == Connection.Status.CONNECTED  # the grant is not marked revoked
