@@ -148,9 +148,10 @@ def execute(job: SyncJob) -> str:
         )
         if handler is None:
             raise Skip(f"No handler for {job.direction} {job.entity}.")
-        from .client import QBOClient
+        from .client import QBOClient, shared_session
 
-        run.client = QBOClient(run.connection)
+        # One pooled session per worker process: jobs reuse its connections to QBO.
+        run.client = QBOClient(run.connection, session=shared_session())
         qbo_id = handler(run)
     except Skip as skip:
         _finish(job, attempt, started, SyncJob.Status.SKIPPED, message=str(skip), run=run)
