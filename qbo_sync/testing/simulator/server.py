@@ -37,6 +37,9 @@ class SimulatorServer(ThreadingHTTPServer):
 
 class SimulatorHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as a real API gateway offers
+    # Headers and body go out in two writes; without TCP_NODELAY a kept-alive connection
+    # waits ~40 ms per response for the client's delayed ACK.
+    disable_nagle_algorithm = True
     server: SimulatorServer
     server_version = "qbo-simulator"
 
