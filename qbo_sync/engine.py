@@ -161,6 +161,7 @@ def execute(job: SyncJob) -> str:
         job.error = {"waiting_for": defer.waiting_for} if defer.waiting_for else {}
         _finish(job, None, started, SyncJob.Status.PENDING, message=str(defer), run=run,
                 next_in=defer.seconds)
+        _wake_if_done(job, defer.waiting_for)
     except QBOSyncError as err:
         _fail(job, attempt, started, err, run)
     except Exception as exc:  # noqa: BLE001 - a bug must not leave the job "running"
@@ -175,6 +176,17 @@ def execute(job: SyncJob) -> str:
     if job.status != SyncJob.Status.PENDING:
         _wake_waiters(job)
     return job.status
+
+
+def _wake_if_done(job: SyncJob, awaited: int | None) -> None:
+    """Close the race with :func:`_wake_waiters`: if the awaited job finished between
+    our check and our saving that we wait for it, nobody will wake us, so go now."""
+    active = (SyncJob.Status.PENDING, SyncJob.Status.RUNNING)
+    if awaited and not SyncJob.objects.filter(pk=awaited, status__in=active).exists():
+        from .outbox import dispatch_on_commit
+
+        SyncJob.objects.filter(pk=job.pk).update(next_attempt_at=timezone.now())
+        dispatch_on_commit(job.pk)
 
 
 def _wake_waiters(job: SyncJob) -> None:

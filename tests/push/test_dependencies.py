@@ -91,3 +91,26 @@ def test_payment_on_a_draft_invoice_fails_with_the_fix(qbo_simulator, connected,
     job = job_for(payment)
     assert job.status == "failed"
     assert "Send the invoice, then retry the payment" in job.error_message
+
+
+def test_a_job_deferring_on_a_job_that_just_finished_is_not_left_waiting(
+    qbo_simulator, connected, contact, monkeypatch
+):
+    """The awaited job finishes between the check and the deferral being saved: its
+    wake-up found nobody waiting, so the deferring job must wake itself."""
+    dispatched: list[int] = []
+    monkeypatch.setattr(outbox, "dispatch", dispatched.append)
+    invoice = send_invoice(contact)
+    payment = invoice.record_payment(Decimal("100.00"))
+    inv_job, pay_job = job_for(invoice), job_for(payment)
+    assert engine.run_job(inv_job.pk) == "succeeded"  # already done…
+
+    def late(run):  # …but this handler saw it still running
+        raise engine.Defer("Waiting for the invoice", seconds=600, waiting_for=inv_job.pk)
+
+    monkeypatch.setattr(engine, "_handlers", lambda: {("push", "payment"): late})
+    dispatched.clear()
+    assert engine.run_job(pay_job.pk) == "pending"
+    pay_job.refresh_from_db()
+    assert dispatched == [pay_job.pk]
+    assert pay_job.next_attempt_at <= timezone.now()
