@@ -305,17 +305,18 @@ def main(argv: list[str] | None = None) -> int:
         step("an accountant records payments in QuickBooks; webhooks bring them back")
         sim.set_webhook(url=f"{site_url}/qbo/webhooks/", format="cloudevents", interval=0.2)
         accountant_payments(sim, conn)
+        print(f"done in {time.monotonic() - started:.1f}s")
+        if args.keep_running:
+            print(f"the site ({site_url}/admin/, admin/admin), the simulator and the "
+                  "cluster keep running; Ctrl-C to stop")
+            try:
+                while True:
+                    time.sleep(3600)
+            except KeyboardInterrupt:
+                pass
     finally:
         cluster.terminate()
         cluster.wait(timeout=30)
-    print(f"done in {time.monotonic() - started:.1f}s")
-    if args.keep_running:
-        print("servers are running; Ctrl-C to stop")
-        try:
-            while True:
-                time.sleep(3600)
-        except KeyboardInterrupt:
-            pass
     site_server.shutdown()
     sim_server.shutdown()
     return 0
