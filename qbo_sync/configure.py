@@ -16,7 +16,6 @@ from .conf import MIN_MINOR_VERSION
 from .exceptions import ConfigurationError
 from .lists import (
     ar_account_choices,
-    capabilities_of,
     deposit_account_choices,
     item_choices,
     load_lists,
@@ -285,8 +284,3 @@ def import_mappings(connection: Connection, *, user: Any = None, data: dict,
                 else:
                     setter(connection, user=user, tax_rate=key, tax_code_id=value, lists=lists)
     return summary
-
-
-def is_us(connection: Connection) -> bool:
-    """Whether the company uses US tax rules (reads capabilities once if needed)."""
-    return capabilities_of(connection).is_us

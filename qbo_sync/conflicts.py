@@ -16,7 +16,7 @@ CUSTOMER_FIELDS = (
     "BillAddr.PostalCode", "BillAddr.Country",
 )
 TRANSACTION_FIELDS = ("DocNumber", "TxnDate", "DueDate", "CustomerRef.value",
-                      "CustomerMemo.value", "TotalAmt")
+                      "CustomerMemo.value")
 
 
 def _get(obj: Any, dotted: str) -> Any:
@@ -62,7 +62,7 @@ def differences(last_written: dict, current: dict, *, customer: bool = False) ->
     fields = CUSTOMER_FIELDS if customer else TRANSACTION_FIELDS
     out = []
     for name in fields:
-        if name == "TotalAmt" or _get(last_written, name) is None:
+        if _get(last_written, name) is None:
             continue
         ours, theirs = _norm(_get(last_written, name)), _norm(_get(current, name))
         if ours != theirs:
