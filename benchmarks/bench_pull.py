@@ -48,7 +48,7 @@ class World:
 
     def __init__(self, sim) -> None:
         from example_project.billing.models import Contact, Workspace
-        from qbo_sync.client import QBOClient
+        from qbo_sync.connection.clients import client_for
         from qbo_sync.testing.simulator.companies import US_REALM
 
         self.sim = sim
@@ -57,7 +57,7 @@ class World:
         self.contact = Contact.objects.create(workspace=workspace, display_name="Bench Co",
                                               country="US", currency="USD")
         self.conn = _connection(sim, US_REALM)
-        with QBOClient(self.conn) as client:
+        with client_for(self.conn) as client:
             self.customer = client.create("Customer", {"DisplayName": "Bench Co"})["Id"]
         self.open = 0
 
@@ -77,7 +77,7 @@ class World:
 
 
 def calls_per_cycle(world: World, size: int) -> tuple[int, float]:
-    from qbo_sync.pull import pull_connection
+    from qbo_sync.pull.cycle import pull_connection
     from qbo_sync.testing.simulator.companies import US_REALM
 
     sim, conn = world.sim, world.conn
@@ -102,8 +102,8 @@ def webhook_latency(world: World, rounds: int) -> tuple[list[float], list[float]
     from django.urls import reverse
 
     from qbo_sync.conf import app_settings
+    from qbo_sync.pull.webhooks import process_event
     from qbo_sync.testing.simulator.companies import US_REALM
-    from qbo_sync.webhooks import process_event
 
     sim = world.sim
     client, url, acks, totals = Client(), reverse("qbo_sync:webhooks"), [], []
@@ -121,7 +121,7 @@ def webhook_latency(world: World, rounds: int) -> tuple[list[float], list[float]
     # The view's queueing is captured, and the worker's part run right after, so the
     # ack time is the view alone (no inline django-q2 processing in it).
     with override_settings(QBO_SYNC=settings), \
-            mock.patch("qbo_sync.webhooks.dispatch", lambda pk, **kw: queued.append(pk)):
+            mock.patch("qbo_sync.pull.webhooks.dispatch", lambda pk, **kw: queued.append(pk)):
         sim.set_webhook(sink=sink, interval=None)
         for _ in range(rounds):
             invoice, qbo = world.one_to_pay()

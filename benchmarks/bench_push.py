@@ -153,7 +153,7 @@ def bench_save(saves: int) -> None:
 def bench_push(invoices: int, *, http: bool) -> None:
     from django_q.conf import Conf
 
-    from qbo_sync import engine, outbox
+    from qbo_sync.sync import engine, outbox
 
     Conf.SYNC = False
     where = "real HTTP server" if http else "in-process"

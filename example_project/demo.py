@@ -114,7 +114,8 @@ def connect_through_oauth(site: str, username: str, password: str, workspace: st
 
 
 def choose_settings(conn) -> None:
-    from qbo_sync import configure, lists
+    from qbo_sync.connection import lists
+    from qbo_sync.connection import settings as configure
 
     loaded = lists.load_lists(conn, refresh=True)
     items = {row["name"]: row["id"] for row in loaded["items"]}
@@ -150,8 +151,8 @@ def push_history(conn, since_days: int):
 
     from django.utils import timezone
 
-    from qbo_sync import engine, history
     from qbo_sync.models import SyncJob
+    from qbo_sync.sync import history, outbox
 
     since = timezone.localdate() - timedelta(days=since_days)
     run = history.start_historical(conn, kind="invoices", since=since)
@@ -163,7 +164,7 @@ def push_history(conn, since_days: int):
         run.refresh_from_db()
         # The cluster's scheduler ticks every ~30 s; sweeping here picks up jobs that
         # waited for a dependency a little sooner.
-        engine.sweep()
+        outbox.sweep()
         left = SyncJob.objects.filter(workspace=conn.workspace, status__in=active).count()
         done = SyncJob.objects.filter(workspace=conn.workspace).exclude(status__in=active).count()
         line = (f"    historical run: {run.status} {run.done}/{run.total}   "

@@ -10,8 +10,12 @@ from typing import Any
 
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
+from django.db import DatabaseError
 
-from .conf import ENVIRONMENTS, MIN_MINOR_VERSION, app_settings
+from .adapters import KINDS, get_adapter
+from .conf import ENVIRONMENTS, MIN_MINOR_VERSION, app_settings, minor_version_error
+from .exceptions import ConfigurationError
+from .models import KEY_CANARY, Connection
 
 
 @register()
@@ -32,12 +36,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
             "(Development keys for 'sandbox', Production keys for 'production').",
             id="qbo_sync.E002",
         ))
-    try:
-        minor = int(app_settings.MINOR_VERSION)
-    except (TypeError, ValueError):
-        minor = 0
-    if minor < MIN_MINOR_VERSION:
-        # Intuit ignores minor versions below 75 since 2025-08-01 (qbo-api.md §2.3).
+    if minor_version_error(app_settings.MINOR_VERSION):
         errors.append(Error(
             f"QBO_SYNC['MINOR_VERSION'] is {app_settings.MINOR_VERSION!r}.",
             hint=f"Use {MIN_MINOR_VERSION} or later; lower values are no longer supported.",
@@ -68,9 +67,6 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
 
 
 def _check_adapters() -> list:
-    from .adapters import KINDS, get_adapter
-    from .exceptions import ConfigurationError
-
     errors = []
     for kind in (app_settings.ADAPTERS or {}):
         if kind not in KINDS:
@@ -112,10 +108,6 @@ def check_encryption_canary(app_configs: Any = None, databases: Any = None, **kw
     """
     if not databases or "default" not in databases:
         return []
-    from django.db import DatabaseError
-
-    from .models import KEY_CANARY, Connection
-
     try:
         rows = list(
             Connection.objects.exclude(key_canary="").values_list("workspace", "key_canary")

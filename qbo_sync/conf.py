@@ -12,6 +12,8 @@ from django.conf import settings as django_settings
 from django.core.signals import setting_changed
 from django.utils.module_loading import import_string
 
+from .exceptions import ConfigurationError
+
 #: QBO's production and sandbox hosts (reference qbo-api.md §1.1, §2.1).
 ENVIRONMENTS: dict[str, dict[str, str]] = {
     "production": {
@@ -28,8 +30,34 @@ ENVIRONMENTS: dict[str, dict[str, str]] = {
     },
 }
 
-#: Minor versions below 75 are ignored by QBO since 2025-08-01 (qbo-api.md §2.3).
+#: Minor versions below 75 are ignored by QBO since 2025-08-01 (docs/qbo-rules.md §2.3).
 MIN_MINOR_VERSION = 75
+
+
+def minor_version_error(value: Any) -> str:
+    """What is wrong with ``value`` as a minor version, or "" when QBO honours it.
+
+    The one place this rule lives: the system check, the settings service (and so the
+    admin form and the API) and the client all ask here.
+    """
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return f"must be a whole number (got {value!r})."
+    if number < MIN_MINOR_VERSION:
+        return (f"must be {MIN_MINOR_VERSION} or higher: QuickBooks ignores older minor "
+                f"versions (got {number}).")
+    return ""
+
+
+def effective_minor_version(configured: Any = None) -> int:
+    """The ``minorversion`` to send: ``configured`` (a connection's) or the setting,
+    never below :data:`MIN_MINOR_VERSION`."""
+    value = configured or app_settings.MINOR_VERSION
+    try:
+        return max(int(value), MIN_MINOR_VERSION)
+    except (TypeError, ValueError):
+        return MIN_MINOR_VERSION
 
 DEFAULTS: dict[str, Any] = {
     # "simulator" | "sandbox" | "production"
@@ -118,8 +146,6 @@ class Settings:
                 "revoke_url": f"{base}/v2/oauth2/tokens/revoke",
             }
         if env not in ENVIRONMENTS:
-            from .exceptions import ConfigurationError
-
             raise ConfigurationError(
                 f"QBO_SYNC['ENVIRONMENT'] is {env!r}: set it to 'simulator', 'sandbox' "
                 "or 'production'."

@@ -6,7 +6,7 @@ group                  reaction
 ReconnectRequired      a person must reconnect the company; park the work
 TransientError         retry later with backoff (Throttled: wait about 60 s)
 StaleObjectError       re-read the record and retry once
-ValidationError        QBO rejected the data; fix it, then retry by hand
+QBOValidationError     QBO rejected the data; fix it, then retry by hand
 NotFoundError          the referenced record is gone or inactive; re-resolve it
 ConfigurationError     a setting is wrong or missing; fix it, then retry by hand
 MappingError           host data cannot be expressed in QBO; fix the data or a mapping
@@ -18,6 +18,8 @@ the HTTP ``status_code`` and the ``intuit_tid`` Intuit support asks for, plus a
 """
 
 from __future__ import annotations
+
+import warnings
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -136,13 +138,13 @@ class StaleObjectError(QBOSyncError):
 # Validation --------------------------------------------------------------------
 
 
-class ValidationError(QBOSyncError):
+class QBOValidationError(QBOSyncError):
     """QBO rejected the data (2000-4999, 5000-9999). Retrying unchanged will fail again."""
 
     default_fix = "Correct the record named in the error, then retry it from Sync Health."
 
 
-class DuplicateNameError(ValidationError):
+class DuplicateNameError(QBOValidationError):
     """6240: DisplayName is already used by a customer, vendor or employee."""
 
     default_fix = (
@@ -152,7 +154,7 @@ class DuplicateNameError(ValidationError):
     )
 
 
-class DuplicateDocNumberError(ValidationError):
+class DuplicateDocNumberError(QBOValidationError):
     """6140: the DocNumber is already used by another transaction."""
 
     default_fix = (
@@ -161,15 +163,15 @@ class DuplicateDocNumberError(ValidationError):
     )
 
 
-class AmountMismatchError(ValidationError):
+class AmountMismatchError(QBOValidationError):
     """6070: line Amount differs from round(Qty × UnitPrice, 2)."""
 
 
-class BusinessRuleError(ValidationError):
+class BusinessRuleError(QBOValidationError):
     """6000: a business validation error; the detail says which rule."""
 
 
-class PeriodClosedError(ValidationError):
+class PeriodClosedError(QBOValidationError):
     """6210: the transaction date falls in a closed books period."""
 
     default_fix = (
@@ -178,13 +180,13 @@ class PeriodClosedError(ValidationError):
     )
 
 
-class DepositedTransactionError(ValidationError):
+class DepositedTransactionError(QBOValidationError):
     """6540: the payment is already part of a bank deposit."""
 
     default_fix = "Remove the payment from its bank deposit in QuickBooks, then retry."
 
 
-class InvalidReferenceError(ValidationError):
+class InvalidReferenceError(QBOValidationError):
     """2500: a referenced id (item, tax code, account, customer) does not exist."""
 
     default_fix = (
@@ -193,7 +195,7 @@ class InvalidReferenceError(ValidationError):
     )
 
 
-class QueryError(ValidationError):
+class QueryError(QBOValidationError):
     """4000 / 4001 / 4002: the query was rejected."""
 
 
@@ -222,7 +224,7 @@ class ConfigurationError(QBOSyncError, ImproperlyConfigured):
     default_fix = "Fix the setting named in the message."
 
 
-class PermissionDenied(ConfigurationError):
+class QBOPermissionDenied(ConfigurationError):
     """5020: the company or connecting user lacks a permission or feature."""
 
     default_fix = (
@@ -231,10 +233,53 @@ class PermissionDenied(ConfigurationError):
     )
 
 
+class SettingsError(ConfigurationError):
+    """One or more connection settings are invalid. ``errors`` maps each field to its
+    message."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        self.errors = dict(errors)
+        first = next(iter(self.errors))
+        message = "; ".join(f"{field}: {text}" for field, text in self.errors.items())
+        super().__init__(message, element=first,
+                         fix="Correct the settings named in the message and save again.")
+
+
+class HistoryBusy(ConfigurationError):
+    """A real historical run of the same kind is already queued or running for the
+    connection."""
+
+
 class MappingError(QBOSyncError):
     """Host data cannot be expressed in QBO (found before any call is made)."""
 
     default_fix = "Fix the record or the mapping named in the message."
+
+
+# Connecting --------------------------------------------------------------------------
+
+START_AGAIN = "Start again: Settings → QuickBooks → Connect."
+
+
+class ConnectError(QBOSyncError):
+    """The OAuth callback cannot complete. ``message`` says why, ``fix`` what to do."""
+
+    default_fix = START_AGAIN
+
+
+class ConnectCancelled(ConnectError):
+    """The user chose Cancel on Intuit's page (``error=access_denied``, §1.3)."""
+
+
+# Webhooks ----------------------------------------------------------------------------
+
+
+class MalformedDelivery(ValueError):  # noqa: N818 - named for what arrived
+    """A webhook body is not JSON or not one of the two webhook envelopes."""
+
+
+class WebhookPullFailed(QBOSyncError):
+    """A verified delivery's pull could not run; the delivery is kept for replay."""
 
 
 #: QBO fault codes → exception class (qbo-api.md §4.2). Codes are matched as
@@ -249,15 +294,15 @@ FAULT_CODES: dict[str, type[QBOSyncError]] = {
     "3001": Throttled,
     "600": DuplicateRequestError,
     "610": NotFoundError,
-    "2020": ValidationError,
-    "2170": ValidationError,
+    "2020": QBOValidationError,
+    "2170": QBOValidationError,
     "2500": InvalidReferenceError,
     "4000": QueryError,
     "4001": QueryError,
     "4002": QueryError,
-    "500": ValidationError,
+    "500": QBOValidationError,
     "5010": StaleObjectError,
-    "5020": PermissionDenied,
+    "5020": QBOPermissionDenied,
     "6000": BusinessRuleError,
     "6070": AmountMismatchError,
     "6140": DuplicateDocNumberError,
@@ -265,3 +310,15 @@ FAULT_CODES: dict[str, type[QBOSyncError]] = {
     "6240": DuplicateNameError,
     "6540": DepositedTransactionError,
 }
+
+
+#: Names of earlier releases, which shadowed Django's own exceptions.
+_RENAMED = {"ValidationError": "QBOValidationError", "PermissionDenied": "QBOPermissionDenied"}
+
+
+def __getattr__(name: str) -> type[Exception]:
+    if name in _RENAMED:
+        warnings.warn(f"qbo_sync.exceptions.{name} is now {_RENAMED[name]}; the old name "
+                      "goes in the next release.", DeprecationWarning, stacklevel=2)
+        return globals()[_RENAMED[name]]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -165,6 +165,36 @@ class TaxMapping(models.Model):
         return f"{self.tax_rate} → {self.tax_code_name or self.tax_code_id}"
 
 
+class LinkStatus(models.TextChoices):
+    """What the QBO record behind a link is, as far as qbo_sync knows."""
+
+    NEW = "", "Not in QuickBooks yet"
+    ACTIVE = "active", "Active"
+    #: A create whose outcome is unknown: look in QBO before creating again.
+    CREATING = "creating", "Being created"
+    VOID = "void", "Void in QuickBooks"
+    DELETED = "deleted", "Deleted in QuickBooks"
+    PAID = "paid", "Paid in QuickBooks"
+
+
+class JobAction(models.TextChoices):
+    """What a job does. A push job is queued as an intent (sync, sync_payment,
+    credit_memo, refund, void) and records what it did when it runs (create, update,
+    void); a pull job is one action on one host invoice."""
+
+    SYNC = "sync", "Sync"
+    CREATE = "create", "Create"
+    UPDATE = "update", "Update"
+    VOID = "void", "Void"
+    SYNC_PAYMENT = "sync_payment", "Sync payment"
+    CREDIT_MEMO = "credit_memo", "Sync credit memo"
+    REFUND = "refund", "Sync refund"
+    PULL_PAYMENT = "pull_payment", "Record a QuickBooks payment"
+    PULL_INVOICE_PAID = "pull_invoice_paid", "Invoice paid in QuickBooks"
+    PULL_INVOICE_VOID = "pull_invoice_void", "Invoice voided in QuickBooks"
+    PULL_INVOICE_DELETED = "pull_invoice_deleted", "Invoice deleted in QuickBooks"
+
+
 class EntityLink(models.Model):
     """A host object ↔ the QBO record it is synced to."""
 
@@ -180,8 +210,8 @@ class EntityLink(models.Model):
     content_hash = models.CharField(max_length=64, blank=True)
     # What we last wrote, to tell an accountant's edit from ours on 5010 (qbo-api.md §5).
     last_payload = models.JSONField(default=dict, blank=True)
-    # active | creating (a create whose outcome is unknown) | void | deleted | paid
-    qbo_status = models.CharField(max_length=20, blank=True, default="active")
+    qbo_status = models.CharField(max_length=20, blank=True, choices=LinkStatus.choices,
+                                  default=LinkStatus.ACTIVE)
     exchange_rate = models.DecimalField(max_digits=20, decimal_places=10, null=True, blank=True)
     exchange_rate_source = models.CharField(max_length=50, blank=True)
     exchange_rate_at = models.DateTimeField(null=True, blank=True)
@@ -227,7 +257,7 @@ class SyncJob(models.Model):
     )
     object_id = models.CharField(max_length=64, blank=True)
     entity = models.CharField(max_length=32)  # contact, invoice, payment, credit_memo, refund
-    action = models.CharField(max_length=32)  # create, update, void, sync_payment, pull_payment…
+    action = models.CharField(max_length=32, choices=JobAction.choices)
     direction = models.CharField(max_length=8, choices=Direction.choices, default=Direction.PUSH)
     status = models.CharField(
         max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True

@@ -10,10 +10,12 @@ from functools import partial
 from typing import Any
 
 from django.apps import apps
+from django.contrib.contenttypes.models import ContentType
 from django.db.models.signals import post_delete, post_init, post_save
 
-from . import outbox
 from .adapters import KINDS, get_adapter
+from .models import EntityLink
+from .sync import outbox
 
 _state = threading.local()
 SNAPSHOT = "_qbo_sync_snapshot"
@@ -119,10 +121,6 @@ def decide(kind: str, adapter: Any, instance: Any, before: dict | None, *,
 
 
 def _linked(instance: Any) -> bool:
-    from django.contrib.contenttypes.models import ContentType
-
-    from .models import EntityLink
-
     ct = ContentType.objects.get_for_model(type(instance))
     return EntityLink.objects.filter(content_type=ct, object_id=str(instance.pk)).exists()
 

@@ -3,6 +3,8 @@ updates them instead of adding copies."""
 
 from __future__ import annotations
 
+from django_q.models import Schedule
+
 from .conf import app_settings
 
 PULL_ALL = "qbo_sync.pull_all"
@@ -25,8 +27,6 @@ def install_schedules() -> list[str]:
     and interval are brought in line with the settings. Duplicates left by hand are
     removed.
     """
-    from django_q.models import Schedule
-
     names = []
     for name, func, minutes in _specs():
         if minutes < 1:

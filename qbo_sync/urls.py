@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views, webhooks
+from . import views
 
 app_name = "qbo_sync"
 
@@ -10,5 +10,5 @@ urlpatterns = [
     path("connect/", views.connect, name="connect"),
     path("callback/", views.callback, name="callback"),
     path("disconnect/", views.disconnect, name="disconnect"),
-    path("webhooks/", webhooks.receive, name="webhooks"),
+    path("webhooks/", views.webhook, name="webhooks"),
 ]

@@ -9,16 +9,18 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render, resolve_url
 from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from . import oauth
 from .conf import app_settings
+from .connection import oauth
 from .exceptions import QBOSyncError
 from .models import Connection, OAuthState
 from .permissions import can_manage, resolve_workspace
+from .pull import webhooks
 
 
 def _managed_workspace(request: HttpRequest) -> str:
@@ -90,3 +92,12 @@ def disconnect(request: HttpRequest) -> HttpResponse:
     oauth.disconnect(connection, user=request.user)
     messages.success(request, "QuickBooks disconnected. Synced records and history are kept.")
     return redirect(app_settings.CONNECT_DONE_URL)
+
+
+@csrf_exempt
+@require_POST
+def webhook(request: HttpRequest) -> HttpResponse:
+    """QBO's webhook endpoint: store the delivery raw, verify it and answer at once;
+    processing is queued (QBO wants a 200 within seconds, docs/qbo-rules.md §7.5)."""
+    status, message = webhooks.accept(request.body, request.headers)
+    return JsonResponse({"status": status, "message": message}, status=status)

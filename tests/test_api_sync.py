@@ -48,7 +48,7 @@ def test_historical_sync_dry_run_and_real(setup: dict, monkeypatch: Any,
     assert resp.status_code == 202
     assert (resp.json()["status"], resp.json()["queued"]) == ("done", 1)
     assert not SyncJob.objects.exists()
-    monkeypatch.setattr("qbo_sync.outbox.dispatch", lambda job_id: None)
+    monkeypatch.setattr("qbo_sync.sync.outbox.dispatch", lambda job_id: None)
     with django_capture_on_commit_callbacks(execute=True):
         resp = client.post(BASE + "sync/invoices", {"since": "2026-01-01"}, format="json")
     assert resp.status_code == 202 and resp.json()["status"] == "queued"
@@ -117,7 +117,7 @@ def test_sync_log_detail_masks_and_shows_attempts(setup: dict) -> None:
 
 
 def test_retry(setup: dict, monkeypatch: Any) -> None:
-    monkeypatch.setattr("qbo_sync.outbox.dispatch", lambda job_id: None)
+    monkeypatch.setattr("qbo_sync.sync.outbox.dispatch", lambda job_id: None)
     client = api(setup["users"]["admin"])
     failed = job(setup["us"], attempts=5, max_attempts=5)
     resp = client.post(BASE + f"sync-logs/{failed.pk}/retry")

@@ -81,7 +81,7 @@ def test_wrong_key_never_reaches_intuit_or_burns_the_grant(monkeypatch, qbo_simu
                                                           qbo_connection):
     import encrypted_model_fields.fields as fields
 
-    from qbo_sync import oauth
+    from qbo_sync.connection import oauth
     from qbo_sync.exceptions import ConfigurationError
 
     monkeypatch.setattr(fields, "CRYPTER", MultiFernet([Fernet(Fernet.generate_key())]))

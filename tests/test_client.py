@@ -11,7 +11,8 @@ from django.utils import timezone
 
 import qbo_sync
 from qbo_sync import exceptions as exc
-from qbo_sync.client import QBOClient, dumps, where_eq
+from qbo_sync.connection.clients import client_for
+from qbo_sync.qbo.wire import dumps, where_eq
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +23,7 @@ UK_REALM = "9341453000000002"
 @pytest.fixture
 def refreshes(monkeypatch):
     """Records each ``oauth.refresh_tokens`` call (the stale token it was given)."""
-    from qbo_sync import oauth
+    from qbo_sync.connection import oauth
 
     calls: list[str] = []
     original = oauth.refresh_tokens
@@ -37,7 +38,7 @@ def refreshes(monkeypatch):
 
 @pytest.fixture
 def client(qbo_connection, refreshes):
-    with QBOClient(qbo_connection) as c:
+    with client_for(qbo_connection) as c:
         yield c
 
 
@@ -217,10 +218,10 @@ def test_calls_are_logged_without_tokens(client, qbo_connection, caplog):
     assert token not in caplog.text
 
 
-def test_no_realm_needs_connect(client, qbo_connection):
+def test_no_realm_needs_connect(qbo_connection):
     qbo_connection.realm_id = ""
     with pytest.raises(exc.ReconnectRequired) as info:
-        client.read("customer", "1")
+        client_for(qbo_connection).read("customer", "1")
     assert "Connect" in info.value.fix
 
 
@@ -310,7 +311,7 @@ def test_capabilities_us(client):
 
 def test_capabilities_uk(qbo_simulator, refreshes):
     connection = connect(qbo_simulator, UK_REALM, "uk")
-    caps = QBOClient(connection).capabilities()
+    caps = client_for(connection).capabilities()
     assert caps.country == "GB" and not caps.is_us
     assert caps.multicurrency is True and caps.home_currency == "GBP"
     assert caps.automated_sales_tax is False
@@ -414,7 +415,7 @@ def test_cdc(client, qbo_simulator):
 
 
 def test_capabilities_from_qbo_is_lenient():
-    from qbo_sync.capabilities import Capabilities
+    from qbo_sync.qbo.capabilities import Capabilities
 
     caps = Capabilities.from_qbo(
         {"CompanyName": "Acme", "CompanyAddr": {"Country": "GBR"}},
@@ -432,7 +433,7 @@ def test_capabilities_from_qbo_is_lenient():
 
 def test_over_real_http(qbo_sim_server, refreshes):
     connection = connect(qbo_sim_server, US_REALM, "http")
-    with QBOClient(connection) as http_client:
+    with client_for(connection) as http_client:
         created = http_client.create("customer", {"DisplayName": "Socket Sue"},
                                      request_id="sock-1")
         assert http_client.read("customer", created["Id"])["DisplayName"] == "Socket Sue"

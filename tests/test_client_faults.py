@@ -9,7 +9,7 @@ import requests
 from requests.structures import CaseInsensitiveDict
 
 from qbo_sync import exceptions as exc
-from qbo_sync.faults import exception_from_fault, exception_from_response, normalize_code
+from qbo_sync.qbo.faults import exception_from_fault, exception_from_response, normalize_code
 
 TID = "1-6650a1b2-0123456789abcdef01234567"
 
@@ -104,11 +104,11 @@ CASES = [
      "CustomerRef"),
     ("2020", 400, json_fault("2020", "Required param missing",
                              "Required parameter Line is missing in the request", "Line"),
-     exc.ValidationError, "2020", "Required param missing",
+     exc.QBOValidationError, "2020", "Required param missing",
      "Required parameter Line is missing in the request", "Line"),
     ("2170", 400, json_fault("2170", "Invalid Enumeration", "Invalid Enumeration : Foo",
                              "DetailType"),
-     exc.ValidationError, "2170", "Invalid Enumeration", "Invalid Enumeration : Foo",
+     exc.QBOValidationError, "2170", "Invalid Enumeration", "Invalid Enumeration : Foo",
      "DetailType"),
     ("2500", 400, json_fault("2500", "Invalid Reference Id",
                              "Invalid Reference Id : Line.SalesItemLineDetail.ItemRef"),
@@ -117,7 +117,7 @@ CASES = [
     ("5010", 400, json_fault("5010", "Stale Object Error", "Stale Object Error : You and Ann"),
      exc.StaleObjectError, "5010", "Stale Object Error", "Stale Object Error : You and Ann", ""),
     ("5020", 403, json_fault("5020", "Permission Denied Error", "No permission"),
-     exc.PermissionDenied, "5020", "Permission Denied Error", "No permission", ""),
+     exc.QBOPermissionDenied, "5020", "Permission Denied Error", "No permission", ""),
     ("6000", 400, json_fault("6000", "A business validation error has occurred",
                              "Business Validation Error: closed period"),
      exc.BusinessRuleError, "6000", "A business validation error has occurred",
@@ -150,7 +150,7 @@ CASES = [
      "QueryProcessingError: To email address entered is invalid", ""),
     ("500", 500, json_fault("500", "Unsupported Operation", "Operation not supported",
                             fault_type="SystemFault"),
-     exc.ValidationError, "500", "Unsupported Operation", "Operation not supported", ""),
+     exc.QBOValidationError, "500", "Unsupported Operation", "Operation not supported", ""),
 ]
 
 # DuplicateRequestError is handled by the engine (look the record up); no one fixes it.
@@ -249,11 +249,11 @@ def test_broken_html_is_not_parsed_as_fault():
 
 
 @pytest.mark.parametrize("status,cls", [
-    (400, exc.ValidationError),
+    (400, exc.QBOValidationError),
     (401, exc.AuthenticationFailed),
     (403, exc.ReconnectRequired),
     (404, exc.NotFoundError),
-    (409, exc.ValidationError),
+    (409, exc.QBOValidationError),
     (429, exc.Throttled),
     (500, exc.ServerError),
     (504, exc.ServerError),
@@ -265,12 +265,12 @@ def test_status_fallback_without_fault(status, cls):
 
 
 @pytest.mark.parametrize("code,cls", [
-    ("2999", exc.ValidationError),
-    ("4999", exc.ValidationError),
+    ("2999", exc.QBOValidationError),
+    ("4999", exc.QBOValidationError),
     ("5999", exc.BusinessRuleError),
     ("9999", exc.BusinessRuleError),
     ("10000", exc.ServerError),
-    ("000042", exc.ValidationError),  # 1-499 on a 400: fall back to the status
+    ("000042", exc.QBOValidationError),  # 1-499 on a 400: fall back to the status
 ])
 def test_unknown_codes_by_range(code, cls):
     error = exception_from_response(make_response(400, json_fault(code, "Something", "x")))
@@ -317,7 +317,7 @@ def fake_oauth(monkeypatch, settings):
         state["token"] = "token-2"
         return connection  # like qbo_sync.oauth.refresh_tokens
 
-    from qbo_sync import oauth
+    from qbo_sync.connection import oauth
 
     monkeypatch.setattr(oauth, "get_access_token", get_access_token)
     monkeypatch.setattr(oauth, "refresh_tokens", refresh_tokens)
@@ -333,10 +333,10 @@ def http():
 
 
 def offline_client():
-    from qbo_sync.client import QBOClient
+    from qbo_sync.connection.clients import client_for
     from qbo_sync.models import Connection
 
-    return QBOClient(Connection(workspace="w", realm_id="123", minor_version=75))
+    return client_for(Connection(workspace="w", realm_id="123", minor_version=75))
 
 
 URL = f"{API}/v3/company/123/customer/1"

@@ -9,9 +9,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from qbo_sync import configure
-from qbo_sync.configure import SettingsError
-from qbo_sync.exceptions import ConfigurationError
+from qbo_sync.connection import settings as configure
+from qbo_sync.exceptions import ConfigurationError, SettingsError
 from qbo_sync.models import Connection, ItemMapping, SettingsChange, SyncJob, TaxMapping
 from qbo_sync.testing.simulator.companies import UK_REALM
 

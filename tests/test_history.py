@@ -9,8 +9,8 @@ import pytest
 from django.contrib.contenttypes.models import ContentType
 
 from example_project.billing.models import Contact, Invoice
-from qbo_sync import history
 from qbo_sync.models import EntityLink, HistoricalRun, SyncJob
+from qbo_sync.sync import history
 
 from .qbo_setup import contact, invoice, workspaces
 
@@ -83,7 +83,7 @@ def test_already_linked_objects_are_skipped(books: dict) -> None:
 def test_real_run_is_queued_on_commit_and_runs(books: dict, monkeypatch: Any,
                                                django_capture_on_commit_callbacks: Any) -> None:
     _clear()
-    monkeypatch.setattr("qbo_sync.outbox.dispatch", lambda job_id: None)  # no pushing here
+    monkeypatch.setattr("qbo_sync.sync.outbox.dispatch", lambda job_id: None)  # no pushing here
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         run = history.start_historical(books["conn"], kind="invoice", since=date(2026, 1, 1))
         assert run.status == "queued"

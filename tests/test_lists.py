@@ -7,7 +7,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from qbo_sync.lists import (
+from qbo_sync.connection.lists import (
     ar_account_choices,
     deposit_account_choices,
     item_choices,

@@ -17,7 +17,7 @@ from django.db import OperationalError, connections
 from django.db import connection as db_connection
 from django.utils import timezone
 
-from qbo_sync import oauth
+from qbo_sync.connection import oauth
 from qbo_sync.exceptions import ConfigurationError, ReconnectRequired, TokenRefreshFailed
 from qbo_sync.models import KEY_CANARY, Connection, EntityLink, OAuthState, SyncJob
 from qbo_sync.testing.simulator.companies import UK_REALM, US_REALM

@@ -13,9 +13,9 @@ from django.utils import timezone
 
 from example_project.billing.models import Invoice, Payment, Task
 from qbo_sync import signals
-from qbo_sync.client import QBOClient
+from qbo_sync.connection.clients import client_for
 from qbo_sync.models import Connection, EntityLink, SyncJob
-from qbo_sync.pull import pull_connection
+from qbo_sync.pull.cycle import pull_connection
 from qbo_sync.testing.simulator.companies import US_REALM
 
 from .test_pull_support import (  # noqa: F401 - fixtures
@@ -105,7 +105,7 @@ def test_one_payment_split_over_two_invoices_records_each_line_amount(
 ):
     first, qbo1 = linked_invoice(qbo_connection, host_contact, qbo_customer, D("30.00"))
     second, qbo2 = linked_invoice(qbo_connection, host_contact, qbo_customer, D("70.00"))
-    with QBOClient(qbo_connection) as client:
+    with client_for(qbo_connection) as client:
         client.create("Payment", {
             "CustomerRef": {"value": qbo_customer}, "TotalAmt": D("80.00"),
             "Line": [
@@ -140,7 +140,7 @@ def test_payments_we_pushed_are_not_echoed_back(
 ):
     invoice, qbo = linked_invoice(qbo_connection, host_contact, qbo_customer)
     ours = invoice.record_payment(D("100.00"))  # recorded in the app, pushed by us
-    with QBOClient(qbo_connection) as client:
+    with client_for(qbo_connection) as client:
         pushed = client.create("Payment", {
             "CustomerRef": {"value": qbo_customer}, "TotalAmt": D("100.00"),
             "Line": [{"Amount": D("100.00"),
@@ -269,7 +269,7 @@ def test_the_1000_object_cap_pages_forward(
 def test_a_failed_pull_job_retries_by_reading_qbo_again(
     qbo_simulator, qbo_connection, host_contact, qbo_customer
 ):
-    from qbo_sync import engine
+    from qbo_sync.sync import engine, outbox
 
     invoice, qbo = linked_invoice(qbo_connection, host_contact, qbo_customer)
     qbo_simulator.store.accountant_record_payment(US_REALM, qbo["Id"], D("100.00"))
@@ -287,7 +287,7 @@ def test_a_failed_pull_job_retries_by_reading_qbo_again(
     assert invoice.payments.count() == 0
 
     qbo_simulator.clear_log()
-    engine.retry_job(job)
+    outbox.retry_job(job)
     assert engine.run_job(job.pk) == "succeeded"
     assert invoice.payments.get().amount == D("100.00")
     reads = [c.path for c in api_calls(qbo_simulator)]
@@ -303,7 +303,7 @@ def test_a_disconnected_workspace_is_not_pulled(qbo_simulator, qbo_connection):
 
 
 def test_a_pull_never_runs_twice_at_once_for_a_realm(qbo_simulator, qbo_connection):
-    from qbo_sync.pull_lock import realm_lock
+    from qbo_sync.pull.lock import realm_lock
 
     with realm_lock(US_REALM) as held:
         assert held
@@ -322,7 +322,7 @@ def test_a_failed_cdc_call_keeps_the_cursor(qbo_simulator, qbo_connection):
 
 
 def test_a_dead_pulls_lock_is_taken_over_after_its_lease(qbo_simulator, qbo_connection):
-    from qbo_sync.pull_lock import LEASE, is_locked, realm_lock
+    from qbo_sync.pull.lock import LEASE, is_locked, realm_lock
 
     stale = timezone.now() - LEASE - timedelta(minutes=1)
     Connection.objects.filter(pk=qbo_connection.pk).update(pull_started_at=stale)

@@ -11,8 +11,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.test import override_settings
 
 from example_project.billing.models import Contact, Invoice, InvoiceLine, Workspace
-from qbo_sync.client import QBOClient
 from qbo_sync.conf import app_settings
+from qbo_sync.connection.clients import client_for
 from qbo_sync.models import Connection, EntityLink
 from qbo_sync.testing.simulator.companies import US_REALM
 
@@ -32,7 +32,7 @@ def host_contact(db) -> Contact:
 
 @pytest.fixture
 def qbo_customer(qbo_connection) -> str:
-    with QBOClient(qbo_connection) as client:
+    with client_for(qbo_connection) as client:
         return client.create("Customer", {"DisplayName": "Northwind LLC"})["Id"]
 
 
@@ -70,7 +70,7 @@ def linked_invoice(conn: Connection, contact: Contact, customer_id: str,
                    amount: Decimal = HUNDRED) -> tuple[Invoice, dict]:
     """A sent host invoice and its QBO invoice, linked as a push would leave them."""
     invoice = host_invoice(contact, amount)
-    with QBOClient(conn) as client:
+    with client_for(conn) as client:
         qbo = client.create("Invoice", qbo_invoice_body(customer_id, amount, invoice.number))
     link(conn, invoice, qbo)
     return invoice, qbo
@@ -87,7 +87,7 @@ def many_linked_invoices(conn: Connection, contact: Contact, customer_id: str, c
     ])
     items = [{"operation": "create", "Invoice": qbo_invoice_body(customer_id, amount, n)}
              for n in numbers]
-    with QBOClient(conn) as client:
+    with client_for(conn) as client:
         results = client.batch(items)
     ct = ContentType.objects.get_for_model(Invoice)
     links = []

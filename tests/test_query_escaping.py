@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from qbo_sync.client import quote, where_eq
+from qbo_sync.qbo.wire import quote, where_eq
 from tests.test_client import refreshes  # noqa: F401  (fixture)
 
 
@@ -56,9 +56,9 @@ NAMES = ["O'Brien", "Back\\slash", "Ünïcödé 😀", "It\\'s tricky", "Plain N
 @pytest.mark.django_db
 @pytest.mark.usefixtures("refreshes")
 def test_round_trip_through_simulator(qbo_connection):
-    from qbo_sync.client import QBOClient
+    from qbo_sync.connection.clients import client_for
 
-    client = QBOClient(qbo_connection)
+    client = client_for(qbo_connection)
     created = {name: client.create("customer", {"DisplayName": name}) for name in NAMES}
     for name in NAMES:
         found = client.query(f"SELECT * FROM Customer WHERE {where_eq('DisplayName', name)}")

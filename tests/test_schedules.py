@@ -47,7 +47,7 @@ def test_install_command_prints_the_schedules():
 
 
 def test_pull_all_queues_each_connected_workspace(qbo_simulator, qbo_connection):
-    from qbo_sync.pull import pull_all
+    from qbo_sync.pull.cycle import pull_all
 
     qbo_simulator.clear_log()
     assert pull_all() == 1  # django-q2 runs it inline in the tests

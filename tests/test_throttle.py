@@ -7,8 +7,8 @@ import pytest
 from django.test import override_settings
 
 from example_project.settings import QBO_SYNC
-from qbo_sync import throttle
 from qbo_sync.exceptions import Throttled
+from qbo_sync.qbo import throttle
 
 
 def limits(**kw):

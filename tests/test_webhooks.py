@@ -15,9 +15,9 @@ from django.urls import reverse
 
 from example_project.billing.models import Invoice
 from qbo_sync.models import SeenEvent, SyncJob, WebhookEvent
+from qbo_sync.pull.webhooks import replay_event
 from qbo_sync.testing.simulator.companies import US_REALM
 from qbo_sync.testing.simulator.webhooks import sign
-from qbo_sync.webhooks import replay_event
 
 from .test_pull_support import (  # noqa: F401 - fixtures
     api_calls,

@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
@@ -16,6 +17,16 @@ from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince
 from django.views.decorators.http import require_POST
 
+from ..connection.lists import load_lists
+from ..connection.settings import (
+    SETTINGS_FIELDS,
+    delete_item_mapping,
+    delete_tax_mapping,
+    missing_required,
+    set_item_mapping,
+    set_tax_mapping,
+    update_settings,
+)
 from ..exceptions import QBOSyncError
 from ..models import Connection, ItemMapping, SettingsChange, TaxMapping
 from ..permissions import resolve_workspace
@@ -174,16 +185,12 @@ class ConnectionAdmin(ScopedAdmin):
     # Forms -----------------------------------------------------------------------------
 
     def _missing(self, conn: Connection) -> list[str]:
-        from ..configure import missing_required
-
         return missing_required(conn)
 
     def _lists(self, request: HttpRequest, conn: Connection) -> dict | None:
         """The QBO lists (cached on the connection); None, with a message, if QBO could
         not be asked."""
         if not hasattr(request, "_qbo_lists"):
-            from ..lists import load_lists
-
             lists = None
             if conn.is_connected:
                 try:
@@ -211,8 +218,6 @@ class ConnectionAdmin(ScopedAdmin):
 
     def save_model(self, request: HttpRequest, obj: Connection, form: Any,
                    change: bool) -> None:
-        from ..configure import SETTINGS_FIELDS, update_settings
-
         changes = {f: form.cleaned_data[f] for f in form.changed_data if f in SETTINGS_FIELDS}
         if not changes:
             return
@@ -224,13 +229,6 @@ class ConnectionAdmin(ScopedAdmin):
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any,
                      change: bool) -> None:
-        from ..configure import (
-            delete_item_mapping,
-            delete_tax_mapping,
-            set_item_mapping,
-            set_tax_mapping,
-        )
-
         conn = form.instance
         items = formset.model is ItemMapping
         key, value = ("category", "item_id") if items else ("tax_rate", "tax_code_id")
@@ -297,8 +295,6 @@ class ConnectionAdmin(ScopedAdmin):
                 conn = get_object_or_404(self.get_queryset(request), pk=object_id)
                 check_workspace(request, conn.workspace)
                 if not self.has_change_permission(request, conn):
-                    from django.core.exceptions import PermissionDenied
-
                     raise PermissionDenied("You may not change this connection.")
                 return view(self, request, conn)
 

@@ -10,8 +10,13 @@ from typing import Any
 from django import forms
 from django.utils.html import format_html
 
-from ..conf import MIN_MINOR_VERSION
-from ..lists import ar_account_choices, deposit_account_choices, item_choices, tax_code_choices
+from ..conf import MIN_MINOR_VERSION, minor_version_error
+from ..connection.lists import (
+    ar_account_choices,
+    deposit_account_choices,
+    item_choices,
+    tax_code_choices,
+)
 from ..models import Connection, ItemMapping, TaxMapping
 
 Choices = list[tuple[str, str]]
@@ -78,10 +83,9 @@ class SettingsForm(forms.ModelForm):
 
     def clean_minor_version(self) -> int:
         value = self.cleaned_data["minor_version"]
-        if value is not None and value < MIN_MINOR_VERSION:
-            # QBO ignores minor versions below 75 since 2025-08-01 (qbo-api.md §2.3).
-            raise forms.ValidationError(
-                f"Use {MIN_MINOR_VERSION} or higher: QuickBooks ignores older minor versions.")
+        problem = minor_version_error(value) if value is not None else ""
+        if problem:
+            raise forms.ValidationError(f"Minor version {problem}")
         return value
 
 

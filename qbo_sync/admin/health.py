@@ -6,6 +6,7 @@ from collections import Counter
 from typing import Any
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -17,6 +18,8 @@ from django.utils.text import Truncator
 from django.views.decorators.http import require_POST
 
 from ..models import SyncAttempt, SyncJob
+from ..permissions import can_manage
+from ..sync.outbox import retry_job
 from . import display
 from .base import ReadOnlyAdmin, check_workspace
 
@@ -51,8 +54,6 @@ class SyncAttemptInline(admin.TabularInline):
 def retry_jobs(jobs: list[SyncJob], user: Any) -> tuple[Counter[str], list[str]]:
     """Retry each job; returns counts by outcome (``queued`` / ``parked``) and the
     reasons the others were refused."""
-    from ..engine import retry_job
-
     outcome: Counter[str] = Counter()
     refused: list[str] = []
     for job in jobs:
@@ -187,8 +188,6 @@ class SyncJobAdmin(ReadOnlyAdmin):
 
     def retry_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         if not self.has_retry_permission(request):
-            from django.core.exceptions import PermissionDenied
-
             raise PermissionDenied("You may not retry sync jobs.")
         job = get_object_or_404(self.get_queryset(request), pk=object_id)
         check_workspace(request, job.workspace)
@@ -206,8 +205,6 @@ class SyncJobAdmin(ReadOnlyAdmin):
         self._report(request, *retry_jobs(jobs, request.user))
 
     def _may_touch(self, request: HttpRequest, job: SyncJob) -> bool:
-        from ..permissions import can_manage
-
         return can_manage(request.user, job.workspace)
 
     def _report(self, request: HttpRequest, outcome: Counter[str], refused: list[str]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.contrib import admin, messages
@@ -10,6 +11,7 @@ from django.http import HttpRequest
 
 from ..exceptions import QBOSyncError
 from ..models import SettingsChange, WebhookEvent
+from ..pull.webhooks import replay_event
 from . import display
 from .base import ReadOnlyAdmin
 
@@ -48,8 +50,6 @@ class WebhookEventAdmin(admin.ModelAdmin):
 
     @admin.display(description="Body")
     def body_pretty(self, event: WebhookEvent) -> str:
-        import json
-
         try:
             return display.pretty_json(json.loads(event.body))
         except ValueError:
@@ -75,8 +75,6 @@ class WebhookEventAdmin(admin.ModelAdmin):
 
     @admin.action(description="Replay selected deliveries", permissions=["replay"])
     def replay(self, request: HttpRequest, queryset: QuerySet[WebhookEvent]) -> None:
-        from ..webhooks import replay_event
-
         done, failed = 0, []
         for event in queryset.order_by("received_at"):
             try:

@@ -12,8 +12,12 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
+from ..connection.lists import load_lists
+from ..connection.oauth import disconnect
+from ..connection.settings import export_mappings, import_mappings
 from ..exceptions import QBOSyncError
 from ..models import Connection
+from ..sync.history import start_historical
 from .forms import ImportMappingsForm, ManualSyncForm
 
 
@@ -45,8 +49,6 @@ def disconnect_view(modeladmin: admin.ModelAdmin, request: HttpRequest,
                     connection: Connection) -> HttpResponse:
     """GET: a confirmation page. POST: revoke and forget the tokens."""
     if request.method == "POST":
-        from ..oauth import disconnect
-
         disconnect(connection, user=request.user)
         modeladmin.message_user(
             request, "QuickBooks disconnected. Synced records and history are kept; waiting "
@@ -59,8 +61,6 @@ def disconnect_view(modeladmin: admin.ModelAdmin, request: HttpRequest,
 def refresh_lists_view(modeladmin: admin.ModelAdmin, request: HttpRequest,
                        connection: Connection) -> HttpResponse:
     """POST: reload items, tax codes and accounts from QBO now."""
-    from ..lists import load_lists
-
     try:
         lists = load_lists(connection, refresh=True)
     except QBOSyncError as exc:
@@ -76,8 +76,6 @@ def refresh_lists_view(modeladmin: admin.ModelAdmin, request: HttpRequest,
 def export_mappings_view(modeladmin: admin.ModelAdmin, request: HttpRequest,
                          connection: Connection) -> HttpResponse:
     """The item and tax mappings as a JSON download (the import format)."""
-    from ..configure import export_mappings
-
     body = json.dumps(export_mappings(connection), indent=2, sort_keys=True)
     response = HttpResponse(body + "\n", content_type="application/json")
     name = f"qbo-mappings-{connection.workspace}.json"
@@ -88,8 +86,6 @@ def export_mappings_view(modeladmin: admin.ModelAdmin, request: HttpRequest,
 def import_mappings_view(modeladmin: admin.ModelAdmin, request: HttpRequest,
                          connection: Connection) -> HttpResponse:
     """Upload or paste mappings JSON; nothing is imported if any id is unknown."""
-    from ..configure import import_mappings
-
     form = ImportMappingsForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -117,8 +113,6 @@ def manual_sync_view(modeladmin: admin.ModelAdmin, request: HttpRequest,
     initial = {"kind": request.GET.get("kind", "invoice")}
     form = ManualSyncForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        from ..history import start_historical
-
         data = form.cleaned_data
         try:
             run = start_historical(connection, kind=data["kind"], since=data["since"],

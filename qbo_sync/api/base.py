@@ -10,17 +10,17 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ..configure import SettingsError
 from ..exceptions import (
     ConfigurationError,
+    ConnectError,
     MappingError,
     QBOSyncError,
+    QBOValidationError,
     ReconnectRequired,
+    SettingsError,
     TransientError,
-    ValidationError,
 )
 from ..models import Connection
-from ..oauth import ConnectError
 from .permissions import CanManageIntegration, request_workspace
 from .serializers import ErrorSerializer
 
@@ -45,7 +45,7 @@ def status_for(exc: QBOSyncError) -> int:
         return status.HTTP_409_CONFLICT
     if isinstance(exc, TransientError):
         return status.HTTP_503_SERVICE_UNAVAILABLE
-    if isinstance(exc, (ConnectError, ConfigurationError, MappingError, ValidationError)):
+    if isinstance(exc, (ConnectError, ConfigurationError, MappingError, QBOValidationError)):
         return status.HTTP_400_BAD_REQUEST
     return status.HTTP_502_BAD_GATEWAY
 

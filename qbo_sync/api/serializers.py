@@ -7,7 +7,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from ..conf import MIN_MINOR_VERSION
+from ..conf import minor_version_error
 from ..models import Connection, HistoricalRun, SyncAttempt, SyncJob
 
 # Errors ---------------------------------------------------------------------------------
@@ -124,7 +124,13 @@ class SettingsUpdateSerializer(serializers.Serializer):
     default_tax_code_id = serializers.CharField(required=False, allow_blank=True)
     default_deposit_account_id = serializers.CharField(required=False, allow_blank=True)
     ar_account_id = serializers.CharField(required=False, allow_blank=True)
-    minor_version = serializers.IntegerField(required=False, min_value=MIN_MINOR_VERSION)
+    minor_version = serializers.IntegerField(required=False)
+
+    def validate_minor_version(self, value: int) -> int:
+        problem = minor_version_error(value)
+        if problem:
+            raise serializers.ValidationError(f"Minor version {problem}")
+        return value
 
 
 # Lists -------------------------------------------------------------------------------------

@@ -14,8 +14,8 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from .. import engine, history
 from ..models import HistoricalRun, SyncJob
+from ..sync import history, outbox
 from . import serializers as s
 from .base import Problem, QBOAPIView, errors
 
@@ -130,7 +130,7 @@ class SyncLogRetryView(QBOAPIView):
     def post(self, request: Request, pk: int) -> Response:
         job = _job(self, pk)
         try:
-            job = engine.retry_job(job, user=request.user)
+            job = outbox.retry_job(job, user=request.user)
         except ValueError as exc:
             raise Problem(status.HTTP_409_CONFLICT, str(exc), code="not_retryable",
                           fix="Only failed, parked, skipped or pending jobs can be retried.",

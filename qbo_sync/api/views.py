@@ -11,10 +11,11 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from .. import configure, oauth
 from ..conf import app_settings
+from ..connection import oauth
+from ..connection import settings as configure
+from ..connection.lists import ar_account_choices, deposit_account_choices, load_lists
 from ..exceptions import ConfigurationError
-from ..lists import ar_account_choices, deposit_account_choices, load_lists
 from . import serializers as s
 from .base import QBOAPIView, errors
 from .permissions import CanManageCallbackWorkspace

@@ -121,8 +121,7 @@ def qbo_connection(db: Any, qbo_simulator: Any) -> Any:
 
     from django.utils import timezone
 
-    from qbo_sync.models import KEY_CANARY, Connection
-
+    from ..models import KEY_CANARY, Connection
     from .simulator.companies import US_REALM
 
     tokens = qbo_simulator.identity.issue_tokens(US_REALM, include_hard_expiry=True)

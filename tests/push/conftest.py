@@ -24,8 +24,8 @@ from example_project.billing.models import (
     RefundLine,
     Workspace,
 )
-from qbo_sync import engine
 from qbo_sync.models import KEY_CANARY, Connection, SyncJob, TaxMapping
+from qbo_sync.sync import engine
 from qbo_sync.testing.simulator.companies import UK_REALM, US_REALM
 
 

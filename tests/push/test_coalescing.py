@@ -7,8 +7,9 @@ from decimal import Decimal
 from django.db import transaction
 
 from example_project.billing.models import InvoiceLine
-from qbo_sync import engine, outbox, signals
+from qbo_sync import signals
 from qbo_sync.models import EntityLink, SyncAttempt, SyncJob
+from qbo_sync.sync import engine, outbox
 from qbo_sync.testing.simulator.companies import US_REALM
 
 from .conftest import job_for, jobs, make_invoice, qbo, send_invoice, writes

@@ -8,8 +8,9 @@ from decimal import Decimal
 from django.utils import timezone
 
 from example_project.billing.models import Contact
-from qbo_sync import engine, outbox, receivers
+from qbo_sync import receivers
 from qbo_sync.models import EntityLink
+from qbo_sync.sync import engine, outbox
 
 from .conftest import job_for, jobs, qbo, send_invoice
 
@@ -108,7 +109,7 @@ def test_a_job_deferring_on_a_job_that_just_finished_is_not_left_waiting(
     def late(run):  # …but this handler saw it still running
         raise engine.Defer("Waiting for the invoice", seconds=600, waiting_for=inv_job.pk)
 
-    monkeypatch.setattr(engine, "_handlers", lambda: {("push", "payment"): late})
+    monkeypatch.setattr(engine, "HANDLERS", {("push", "payment"): late})
     dispatched.clear()
     assert engine.run_job(pay_job.pk) == "pending"
     pay_job.refresh_from_db()

@@ -9,9 +9,10 @@ from django.contrib.auth import get_user_model
 from django.test import override_settings
 
 from example_project.billing.models import Contact
-from qbo_sync import engine, oauth
-from qbo_sync.client import QBOClient
+from qbo_sync.connection import oauth
+from qbo_sync.connection.clients import client_for
 from qbo_sync.models import Connection, EntityLink, SyncJob
+from qbo_sync.sync import outbox
 from qbo_sync.testing.simulator.companies import US_REALM
 
 from .conftest import job_for, qbo, run_due, send_invoice, writes
@@ -21,7 +22,7 @@ def _customer_in_qbo(conn, name: str, email: str = "") -> dict:
     body = {"DisplayName": name}
     if email:
         body["PrimaryEmailAddr"] = {"Address": email}
-    return QBOClient(conn).create("Customer", body)
+    return client_for(conn).create("Customer", body)
 
 
 # 6240 duplicate name ---------------------------------------------------------------------
@@ -70,7 +71,7 @@ def test_duplicate_name_with_a_vendor_fails(qbo_simulator, connected, us_workspa
 def test_duplicate_doc_number_suggests_qbo_numbering_then_retry_succeeds(
         qbo_simulator, connected, contact):
     other = _customer_in_qbo(connected, "Someone Else")
-    QBOClient(connected).create("Invoice", {
+    client_for(connected).create("Invoice", {
         "DocNumber": "INV-00001", "CustomerRef": {"value": other["Id"]},
         "Line": [{"DetailType": "SalesItemLineDetail", "Amount": Decimal("5"),
                   "SalesItemLineDetail": {"ItemRef": {"value": "1"}, "Qty": Decimal("1"),
@@ -84,7 +85,7 @@ def test_duplicate_doc_number_suggests_qbo_numbering_then_retry_succeeds(
     # The fix named: let QuickBooks number invoices, then retry from Sync Health.
     connected.invoice_number_strategy = "qbo"
     connected.save()
-    engine.retry_job(job)
+    outbox.retry_job(job)
     job.refresh_from_db()
     assert job.status == "succeeded"
     assert len(qbo(qbo_simulator, "Invoice")) == 2
@@ -190,10 +191,10 @@ def test_validation_error_waits_for_manual_retry(qbo_simulator, connected, conta
     assert job.status == "failed" and job.attempts == 1
     assert run_due(job) == ""  # a failed job is not run again by the engine
     with pytest.raises(ValueError):
-        engine.retry_job(SyncJob.objects.get(pk=job_for(contact).pk))  # succeeded
+        outbox.retry_job(SyncJob.objects.get(pk=job_for(contact).pk))  # succeeded
     connected.default_item_id = "1"
     connected.save()
-    engine.retry_job(job)
+    outbox.retry_job(job)
     job.refresh_from_db()
     assert job.status == "succeeded" and job.attempts == 2
 
@@ -277,7 +278,7 @@ def test_resume_parked_dispatches(qbo_simulator, connected, contact):
     assert job.status == "parked" and job.attempts == 0  # queued without a try
     Connection.objects.filter(pk=connected.pk).update(status=Connection.Status.CONNECTED)
     connected.refresh_from_db()
-    assert engine.resume_parked(connected) == 1
+    assert outbox.resume_parked(connected) == 1
     job.refresh_from_db()
     assert job.status == "succeeded", job.error_message
     assert qbo(qbo_simulator, "Customer")[0]["PrimaryPhone"]["FreeFormNumber"] == "555-0123"

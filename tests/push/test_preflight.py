@@ -9,7 +9,7 @@ import pytest
 from django.db import transaction
 
 from example_project.billing.models import Contact, Invoice
-from qbo_sync import outbox
+from qbo_sync.sync import outbox
 
 from .conftest import api_calls, job_for, make_invoice, send_invoice
 

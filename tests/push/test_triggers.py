@@ -9,8 +9,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from example_project.billing.models import Contact, InvoiceLine
-from qbo_sync import outbox
 from qbo_sync.models import EntityLink, SyncJob
+from qbo_sync.sync import outbox
 
 from .conftest import job_for, jobs, make_invoice, qbo, send_invoice, writes
 

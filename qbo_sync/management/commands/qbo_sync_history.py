@@ -9,8 +9,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from ...history import normalize_kind, run_history
 from ...models import Connection, HistoricalRun
+from ...sync.history import normalize_kind, run_history
 
 BAR_WIDTH = 30
 

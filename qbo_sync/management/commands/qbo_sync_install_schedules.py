@@ -5,16 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand
+from django_q.models import Schedule
+
+from ...schedules import install_schedules
 
 
 class Command(BaseCommand):
     help = "Create or update the qbo_sync django-q2 schedules (pull catch-up and sweeper)."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from django_q.models import Schedule
-
-        from qbo_sync.schedules import install_schedules
-
         for name in install_schedules():
             schedule = Schedule.objects.get(name=name)
             self.stdout.write(

@@ -6,6 +6,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from ...models import Connection
+from ...pull.cycle import connections, pull_connection
+
 
 class Command(BaseCommand):
     help = ("Pull payments and invoice changes from QuickBooks now (CDC catch-up), for "
@@ -15,9 +18,6 @@ class Command(BaseCommand):
         parser.add_argument("--workspace", help="Only this workspace (default: all connected).")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from qbo_sync.models import Connection
-        from qbo_sync.pull import connections, pull_connection
-
         workspace = options.get("workspace")
         if workspace:
             conns = list(Connection.objects.filter(workspace=workspace))

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from ...configure import (
+from ...connection.settings import (
     SETTINGS_FIELDS,
     export_mappings,
     import_mappings,

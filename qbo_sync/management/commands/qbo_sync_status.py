@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from ...configure import status_summary
+from ...connection.settings import status_summary
 from ...models import Connection
 
 

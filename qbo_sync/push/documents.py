@@ -1,9 +1,9 @@
-"""Push handlers: make QBO match the host, exactly once.
+"""Push handlers for documents: make QBO match the host, exactly once.
 
-Each handler gets a claimed :class:`~qbo_sync.engine.JobRun` and returns the QBO id it
+Each handler gets a claimed :class:`~qbo_sync.sync.job.JobRun` and returns the QBO id it
 wrote. Dependencies resolve themselves (an invoice pushes its customer first; a
 payment waits for, or pushes, its invoice). Creates go through :func:`create_once`
-(:mod:`qbo_sync.push_write`); customers live in :mod:`qbo_sync.push_customer`.
+(:mod:`qbo_sync.push.write`); customers live in :mod:`qbo_sync.push.customers`.
 """
 
 from __future__ import annotations
@@ -14,32 +14,27 @@ from typing import Any
 from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 
-from . import links, mapping, signals
-from .adapters import get_adapter
-from .client import quote
-from .engine import Defer, JobRun, Skip
-from .exceptions import ValidationError
-from .mapping.text import raise_if_any
-from .models import EntityLink, SyncJob
-from .push_customer import push_contact, sync_customer
-from .push_write import (
-    context,
-    create_once,
-    find_by_marker,
-    record,
-    update_transaction,
-    with_marker,
-)
+from .. import mapping, signals
+from ..adapters import get_adapter
+from ..exceptions import QBOValidationError
+from ..mapping.text import raise_if_any
+from ..models import EntityLink, JobAction, LinkStatus, SyncJob
+from ..qbo.wire import quote, request_id
+from ..sync import links
+from ..sync.job import Defer, JobRun, Skip
+from .context import context, marker, record, with_marker
+from .customers import push_contact, sync_customer
+from .write import create_once, find_by_marker, update_transaction
 
 __all__ = ["HANDLERS", "create_once", "push_contact", "push_credit_memo", "push_invoice",
            "push_payment", "push_refund", "sync_customer"]
 
-DEAD = ("void", "deleted")
+DEAD = (LinkStatus.VOID, LinkStatus.DELETED)
 
 
 def _ensure_alive(link: EntityLink | None, what: str) -> None:
     if link is not None and link.qbo_status in DEAD:
-        raise ValidationError(
+        raise QBOValidationError(
             f"This {what} was {link.qbo_status} in QuickBooks, so it is not pushed again.",
             fix=("Create a new one in the app, or restore it in QuickBooks and retry; "
                  "see the Sync Health row that reported the change."),
@@ -62,7 +57,7 @@ def _probe_by_customer(run: JobRun, entity: str, customer_id: str, payload: dict
 def _create(run: JobRun, link: EntityLink, entity: str, payload: dict, customer_id: str,
             kind: str, key: str) -> str:
     record(run, payload)
-    probe = _probe_by_customer(run, entity, customer_id, payload, links.marker(kind, key))
+    probe = _probe_by_customer(run, entity, customer_id, payload, marker(kind, key))
     obj = create_once(run, link, entity, payload, probe)
     links.record_write(link, obj, payload)
     record(run, payload, obj)
@@ -93,10 +88,10 @@ def push_invoice(run: JobRun) -> str | None:
                           "invoice", data.key)
     link = link or links.get_link(conn, inv, "Invoice")
     if link.qbo_id:
-        run.job.action = "update"
+        run.job.action = JobAction.UPDATE
         qbo_id = update_transaction(run, link, "Invoice", payload, paid_guard=True)
     else:
-        run.job.action = "create"
+        run.job.action = JobAction.CREATE
         qbo_id = _create(run, link, "Invoice", payload, customer_id, "invoice", data.key)
     signals.invoice_synced.send(sender=SyncJob, job=run.job, obj=inv, qbo_id=qbo_id)
     return qbo_id
@@ -104,17 +99,17 @@ def push_invoice(run: JobRun) -> str | None:
 
 def _void_invoice(run: JobRun, link: EntityLink | None) -> str | None:
     """Void, never delete: the invoice stays in QBO with zero amounts (§5.2)."""
-    run.job.action = "void"
+    run.job.action = JobAction.VOID
     if link is None or not link.qbo_id:
         raise Skip("The invoice never reached QuickBooks; nothing to void.")
-    if link.qbo_status == "void":
+    if link.qbo_status == LinkStatus.VOID:
         raise Skip("Already void in QuickBooks.")
     current = run.client.read("Invoice", link.qbo_id)
-    rid = links.request_id(run.connection.realm_id, "void", link.qbo_id)
+    rid = request_id(run.connection.realm_id, "void", link.qbo_id)
     run.job.request_id = rid
     obj = run.client.void_invoice(link.qbo_id, current["SyncToken"], request_id=rid)
     link.sync_token = str(obj.get("SyncToken", link.sync_token))
-    link.qbo_status = "void"
+    link.qbo_status = LinkStatus.VOID
     link.save(update_fields=["sync_token", "qbo_status", "updated_at"])
     record(run, {"Id": link.qbo_id, "operation": "void"}, obj)
     return link.qbo_id
@@ -128,7 +123,7 @@ def _dependency(run: JobRun, kind: str, obj: Any, fn: Callable[[Any], str]) -> s
     ct = ContentType.objects.get_for_model(type(obj))
     job = SyncJob.objects.create(
         connection=run.connection, workspace=run.job.workspace, content_type=ct,
-        object_id=str(obj.pk), entity=kind, action="create", status=SyncJob.Status.RUNNING,
+        object_id=str(obj.pk), entity=kind, action=JobAction.CREATE, status=SyncJob.Status.RUNNING,
         attempts=1, started_at=timezone.now(), error_message=f"Needed by job {run.job.pk}.",
     )
     try:
@@ -157,7 +152,7 @@ def push_payment(run: JobRun) -> str | None:
     """A QBO Payment applied to its invoice (LinkedTxn), deposited to the Default
     Deposit Account (qbo-api.md §5.3)."""
     pay, adapter, conn = run.obj, run.adapter, run.connection
-    run.job.action = "sync_payment"
+    run.job.action = JobAction.SYNC_PAYMENT
     data = adapter.to_data(pay)
     invoice = adapter.invoice_of(pay)
     inv_data = get_adapter("invoice").to_data(invoice)
@@ -183,7 +178,7 @@ def push_payment(run: JobRun) -> str | None:
 def _invoice_first(run: JobRun, invoice: Any) -> EntityLink:
     inv_adapter = get_adapter("invoice")
     if inv_adapter.status_of(invoice) == "draft":
-        raise ValidationError(
+        raise QBOValidationError(
             "The payment's invoice is still a draft, so it is not in QuickBooks.",
             fix="Send the invoice, then retry the payment.",
         )
@@ -197,10 +192,9 @@ def _invoice_first(run: JobRun, invoice: Any) -> EntityLink:
         raise Defer(f"Waiting for the invoice to reach QuickBooks (job {ahead.pk}).",
                     seconds=60, waiting_for=ahead.pk)
     sub = JobRun(job=run.job, connection=run.connection, obj=invoice, adapter=inv_adapter,
-                 client=run.client, notes=run.notes)
-    sub._ctx = context(run)  # type: ignore[attr-defined]
+                 client=run.client, notes=run.notes, mapping_context=context(run))
     _dependency(run, "invoice", invoice, lambda _obj: push_invoice(sub) or "")
-    run.job.action = "sync_payment"
+    run.job.action = JobAction.SYNC_PAYMENT
     return links.find_link(run.connection, invoice)
 
 

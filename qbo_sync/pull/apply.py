@@ -9,27 +9,26 @@ re-reads it from QBO, so what gets applied is what QBO says now.
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
-from . import signals
-from .data import PulledPayment
-from .engine import JobRun, Skip
-from .exceptions import NotFoundError
-from .models import EntityLink, SyncJob
-from .pull_changes import last_updated, parse_qbo_time
-from .pull_plan import (
-    PULL_DELETED,
-    PULL_PAID,
-    PULL_PAYMENT,
-    PULL_VOID,
+from django.utils import timezone
+
+from .. import signals
+from ..data import PulledPayment
+from ..exceptions import NotFoundError
+from ..models import EntityLink, LinkStatus, SyncJob
+from ..qbo.records import (
     ZERO,
     applied_to,
+    balance,
     is_deleted,
+    is_paid,
     is_void,
-    slim_invoice,
-    slim_payment,
+    last_updated,
+    parse_qbo_time,
 )
+from ..sync.job import JobRun, Skip
+from .plan import PULL_DELETED, PULL_PAID, PULL_PAYMENT, PULL_VOID, slim_invoice, slim_payment
 
 
 def handle(run: JobRun) -> str | None:
@@ -120,8 +119,6 @@ def _day(value: Any) -> date:
             return date.fromisoformat(str(value)[:10])
         except ValueError:
             pass
-    from django.utils import timezone
-
     return timezone.localdate()
 
 
@@ -139,9 +136,9 @@ def apply_invoice(run: JobRun) -> str:
         except NotFoundError:
             invoice = {"Id": job.qbo_id, "status": "Deleted"}
     if is_deleted(invoice):
-        return _settle(run, link, invoice, "deleted")
+        return _settle(run, link, invoice, LinkStatus.DELETED)
     if is_void(invoice):
-        return _settle(run, link, invoice, "void")
+        return _settle(run, link, invoice, LinkStatus.VOID)
     if job.action != PULL_PAID:
         raise Skip(f"{_number(link, invoice).capitalize()} is neither void nor deleted in "
                    "QuickBooks any more.")
@@ -164,10 +161,9 @@ def _settle(run: JobRun, link: EntityLink, invoice: dict, state: str) -> str:
 
 
 def _mark_paid(run: JobRun, link: EntityLink, invoice: dict, paid_at: Any) -> str:
-    balance = Decimal(str(invoice.get("Balance", "0") or "0"))
-    if balance != ZERO:
+    if not is_paid(invoice):
         raise Skip(f"{_number(link, invoice).capitalize()} is no longer fully paid in "
-                   f"QuickBooks (open balance {balance}).")
+                   f"QuickBooks (open balance {balance(invoice)}).")
     adapter, obj = run.adapter, run.obj
     status = adapter.status_of(obj)
     if status == "void":
@@ -186,7 +182,11 @@ def _mark_paid(run: JobRun, link: EntityLink, invoice: dict, paid_at: Any) -> st
     else:
         run.note(f"{_number(link, invoice).capitalize()} is fully paid in QuickBooks and "
                  "already paid in the app.")
-    if link.qbo_status != "paid":
-        link.qbo_status = "paid"
+    if link.qbo_status != LinkStatus.PAID:
+        link.qbo_status = LinkStatus.PAID
         link.save(update_fields=["qbo_status", "updated_at"])
     return str(invoice.get("Id") or link.qbo_id)
+
+
+#: The engine runs every pull job (re-reading its QBO object on a retry) through here.
+HANDLERS = {("pull", "*"): handle}

@@ -22,16 +22,16 @@ from typing import Any
 
 import requests
 
-from .exceptions import (
+from ..exceptions import (
     FAULT_CODES,
     AuthenticationFailed,
     BusinessRuleError,
     NotFoundError,
     QBOSyncError,
+    QBOValidationError,
     ReconnectRequired,
     ServerError,
     Throttled,
-    ValidationError,
 )
 
 _REPORT = "report it to the qbo_sync maintainers with the intuit_tid shown"
@@ -180,7 +180,7 @@ def class_for(code: str, status_code: int | None) -> type[QBOSyncError]:
     if code.isdigit():
         number = int(code)
         if 2000 <= number <= 4999:
-            return ValidationError
+            return QBOValidationError
         if 5000 <= number <= 9999:
             return BusinessRuleError
         if number >= 10000:
@@ -200,7 +200,7 @@ def class_for_status(status_code: int | None) -> type[QBOSyncError]:
         return Throttled
     if status_code is None or status_code >= 500:
         return ServerError
-    return ValidationError
+    return QBOValidationError
 
 
 def build_exception(

@@ -10,42 +10,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
-from decimal import Decimal
 from typing import Any
 
 from django.utils import timezone
 
-from . import links, mapping
+from .. import mapping
+from ..exceptions import DuplicateRequestError, NetworkError, ServerError, StaleObjectError
+from ..models import EntityLink, LinkStatus
+from ..qbo.records import is_paid
+from ..qbo.wire import request_id
+from ..sync import links
+from ..sync.job import Defer, JobRun, Skip
 from .conflicts import differences
-from .engine import Defer, JobRun, Skip
-from .exceptions import DuplicateRequestError, NetworkError, ServerError, StaleObjectError
-from .models import EntityLink
+from .context import record
 
 CONFLICT_FIX = ("Decide which version is right: make the same change in the app and "
                 "retry, or undo the change in QuickBooks and retry.")
-
-
-def context(run: JobRun) -> mapping.MappingContext:
-    """The run's mapping context, built once (it may cost two metered reads a day)."""
-    if not hasattr(run, "_ctx"):
-        run._ctx = links.mapping_context(run.connection, run.client)  # type: ignore[attr-defined]
-    return run._ctx  # type: ignore[attr-defined]
-
-
-def record(run: JobRun, payload: dict, response: dict | None = None) -> None:
-    """Keep the masked payload (and response) on the job for Sync Health."""
-    run.job.payload = mapping.mask_payload(links.json_safe(payload))
-    if response is not None:
-        run.job.response = mapping.mask_payload(links.json_safe(response))
-
-
-def with_marker(payload: dict, kind: str, key: str) -> dict:
-    """Add our marker to PrivateNote (≤4000, qbo-api.md §5.2) so a probe can find the
-    record after an ambiguous create."""
-    mark = links.marker(kind, key)
-    note = payload.get("PrivateNote") or ""
-    note = (note[: 4000 - len(mark) - 1] + "\n" if note else "") + mark
-    return {**payload, "PrivateNote": note}
 
 
 def conflict(entity: str, diff: list[str]) -> StaleObjectError:
@@ -64,7 +44,7 @@ def create_once(run: JobRun, link: EntityLink, entity: str, payload: dict,
     ambiguous_before = links.was_ambiguous(link)
     if not links.start_create(link):
         raise Defer(f"Another worker is creating this {entity} in QuickBooks right now.")
-    rid = links.request_id(run.connection.realm_id, "create", link.content_type_id,
+    rid = request_id(run.connection.realm_id, "create", link.content_type_id,
                            link.object_id, link.variant)
     run.job.request_id = rid
     try:
@@ -97,7 +77,7 @@ def _release(link: EntityLink, *, ambiguous: bool) -> None:
         old = timezone.now() - timedelta(days=1)
         EntityLink.objects.filter(pk=link.pk).update(updated_at=old)
     else:
-        EntityLink.objects.filter(pk=link.pk, qbo_id="").update(qbo_status="")
+        EntityLink.objects.filter(pk=link.pk, qbo_id="").update(qbo_status=LinkStatus.NEW)
 
 
 def find_by_marker(run: JobRun, entity: str, where: str, mark: str) -> dict | None:
@@ -110,11 +90,6 @@ def find_by_marker(run: JobRun, entity: str, where: str, mark: str) -> dict | No
 # Updating transactions ---------------------------------------------------------------------
 
 
-def is_paid(invoice: dict) -> bool:
-    total = Decimal(str(invoice.get("TotalAmt") or 0))
-    return total > 0 and Decimal(str(invoice.get("Balance") or 0)) == 0
-
-
 def update_transaction(run: JobRun, link: EntityLink, entity: str, payload: dict, *,
                        paid_guard: bool = False) -> str:
     """Full update (the whole Line set, qbo-api.md §5) after checking that QBO still
@@ -124,7 +99,7 @@ def update_transaction(run: JobRun, link: EntityLink, entity: str, payload: dict
     current = run.client.read(entity, link.qbo_id)
     for attempt in (1, 2):
         if paid_guard and is_paid(current):
-            link.qbo_status = "paid"
+            link.qbo_status = LinkStatus.PAID
             link.save(update_fields=["qbo_status", "updated_at"])
             raise Skip("Already paid in QuickBooks; the paid invoice is not overwritten.")
         diff = differences(link.last_payload, current)
@@ -136,7 +111,7 @@ def update_transaction(run: JobRun, link: EntityLink, entity: str, payload: dict
             # (qbo-api.md §5), so keep the number QBO gave the record.
             body["DocNumber"] = current["DocNumber"]
         try:
-            obj = run.client.update(entity, body, sparse=False, request_id=links.request_id(
+            obj = run.client.update(entity, body, sparse=False, request_id=request_id(
                 run.connection.realm_id, "update", entity, link.qbo_id, current["SyncToken"],
                 mapping.content_hash(payload)))
             break

@@ -10,8 +10,9 @@ from typing import Any
 from django.db.models import Count
 from django.utils import timezone
 
-from .exceptions import QBOSyncError
-from .models import Connection, SyncJob
+from ..exceptions import QBOSyncError
+from ..models import Connection, SyncJob
+from .lists import capabilities_of
 
 #: Settings every company needs, with the label users see and where to set it.
 REQUIRED = (
@@ -28,8 +29,6 @@ def _is_us(connection: Connection) -> bool | None:
         return bool(connection.capabilities.get("is_us"))
     if not connection.is_connected:
         return None
-    from .lists import capabilities_of
-
     try:
         return capabilities_of(connection).is_us
     except QBOSyncError:

@@ -12,8 +12,9 @@ from typing import Any
 
 from django.db import transaction
 
-from .conf import MIN_MINOR_VERSION
-from .exceptions import ConfigurationError
+from ..conf import minor_version_error
+from ..exceptions import ConfigurationError, SettingsError
+from ..models import Connection, ItemMapping, SettingsChange, TaxMapping
 from .lists import (
     ar_account_choices,
     deposit_account_choices,
@@ -21,7 +22,6 @@ from .lists import (
     load_lists,
     tax_code_choices,
 )
-from .models import Connection, ItemMapping, SettingsChange, TaxMapping
 from .status import missing_required, status_summary
 
 __all__ = [
@@ -42,17 +42,6 @@ ID_FIELDS: dict[str, tuple[str, Choices, str]] = {
 }
 SETTINGS_FIELDS = ("invoice_number_strategy", *ID_FIELDS, "minor_version")
 RELOAD = "reload the lists (Settings → Reload from QuickBooks) and choose one that exists"
-
-
-class SettingsError(ConfigurationError):
-    """One or more settings are invalid. ``errors`` maps each field to its message."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        self.errors = dict(errors)
-        first = next(iter(self.errors))
-        message = "; ".join(f"{field}: {text}" for field, text in self.errors.items())
-        super().__init__(message, element=first,
-                         fix="Correct the settings named in the message and save again.")
 
 
 def _display(value: Any, name: str = "") -> str:
@@ -76,15 +65,10 @@ def _clean_setting(connection: Connection, field: str, value: Any,
             raise ValueError(f"must be one of {', '.join(allowed)} (got {value!r}).")
         return value, ""
     if field == "minor_version":
-        try:
-            number = int(value)
-        except (TypeError, ValueError):
-            raise ValueError(f"must be a whole number (got {value!r}).") from None
-        if number < MIN_MINOR_VERSION:
-            # QBO ignores minor versions below 75 since 2025-08-01 (qbo-api.md §2.3).
-            raise ValueError(f"must be {MIN_MINOR_VERSION} or higher: QuickBooks ignores "
-                             f"older minor versions (got {number}).")
-        return number, ""
+        problem = minor_version_error(value)
+        if problem:
+            raise ValueError(problem)
+        return int(value), ""
     label, choices, _ = ID_FIELDS[field]
     value = "" if value is None else str(value).strip()
     if not value:

@@ -7,10 +7,8 @@ is fetched once at connect time and stored in ``Connection.capabilities``.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
-from urllib.parse import quote as url_quote
+from typing import Any
 
-from .exceptions import NotFoundError, ServerError, ValidationError
 from .faults import ci_get
 
 # CompanyInfo address countries became ISO alpha-3 in 2025 (qbo-api.md §2.5); the
@@ -88,82 +86,20 @@ class Capabilities:
         return cls(
             country=country,
             is_us=country == "US",
-            multicurrency=_flag(ci_get(currency, "MultiCurrencyEnabled")),
+            multicurrency=flag(ci_get(currency, "MultiCurrencyEnabled")),
             home_currency=home,
             currencies=tuple(ordered),
-            uses_sales_tax=_flag(ci_get(tax, "UsingSalesTax")),
-            automated_sales_tax=_flag(ci_get(tax, "PartnerTaxEnabled")),
-            custom_txn_numbers=_flag(ci_get(sales, "CustomTxnNumbers")),
-            allow_discount=_flag(ci_get(sales, "AllowDiscount")),
-            allow_deposit=_flag(ci_get(sales, "AllowDeposit")),
+            uses_sales_tax=flag(ci_get(tax, "UsingSalesTax")),
+            automated_sales_tax=flag(ci_get(tax, "PartnerTaxEnabled")),
+            custom_txn_numbers=flag(ci_get(sales, "CustomTxnNumbers")),
+            allow_discount=flag(ci_get(sales, "AllowDiscount")),
+            allow_deposit=flag(ci_get(sales, "AllowDeposit")),
             company_name=str(ci_get(company_info, "CompanyName", default="") or ""),
         )
 
 
-def _flag(value: Any) -> bool:
+def flag(value: Any) -> bool:
     # Booleans arrive as JSON booleans, but be lenient with "true"/"false" strings.
     if isinstance(value, str):
         return value.strip().lower() == "true"
     return bool(value)
-
-
-class CompanyMixin:
-    """Company-level calls of :class:`~qbo_sync.client.QBOClient` (§5.6–§5.9): the facts
-    and lists the settings screens offer. Relies on the client's ``_call``, ``_realm``
-    and ``query_all``."""
-
-    if TYPE_CHECKING:  # provided by QBOClient
-
-        def _call(self, method: str, path: str, **kwargs: Any) -> dict: ...
-
-        def _realm(self) -> str: ...
-
-        def query_all(self, entity: str, where: str = "", order_by: str = "Id",
-                      page_size: int = 1000) -> list[dict]: ...
-
-    def company_info(self) -> dict:
-        """``GET /companyinfo/{realmId}`` → the ``CompanyInfo`` object."""
-        path = f"companyinfo/{url_quote(self._realm(), safe='')}"
-        return _object(self._call("GET", path), "CompanyInfo")
-
-    def preferences(self) -> dict:
-        """``GET /preferences`` → the ``Preferences`` object."""
-        return _object(self._call("GET", "preferences"), "Preferences")
-
-    def capabilities(self) -> Capabilities:
-        """What the company can do; store ``.as_dict()`` in ``Connection.capabilities``."""
-        info, prefs = self.company_info(), self.preferences()
-        currency_prefs = ci_get(prefs, "CurrencyPrefs", default={}) or {}
-        currencies = None
-        if _flag(ci_get(currency_prefs, "MultiCurrencyEnabled")):
-            try:
-                rows = self.query_all("CompanyCurrency", "Active = true")
-                currencies = [str(r["Code"]) for r in rows if r.get("Code")]
-            except (ValidationError, NotFoundError):
-                currencies = None  # list unavailable: the home currency is still known
-        return Capabilities.from_qbo(info, prefs, currencies)
-
-    def list_items(self) -> list[dict]:
-        """Active items usable on invoice lines (Service and NonInventory, §5.6)."""
-        rows = self.query_all("Item", "Active = true")
-        return [r for r in rows if r.get("Type") in ("Service", "NonInventory")]
-
-    def list_tax_codes(self) -> list[dict]:
-        """Active tax codes (read-only in QBO; CDC does not cover them, §5.8)."""
-        return self.query_all("TaxCode", "Active = true")
-
-    def list_accounts(self, account_type: str | None = None) -> list[dict]:
-        """Active accounts, optionally of one ``AccountType`` such as ``"Bank"`` (§5.7)."""
-        from .client import where_eq
-
-        where = "Active = true"
-        if account_type:
-            where += f" AND {where_eq('AccountType', account_type)}"
-        return self.query_all("Account", where)
-
-
-def _object(data: dict, name: str) -> dict:
-    found = ci_get(data, name)
-    if not isinstance(found, dict):
-        raise ServerError(f"QuickBooks answered without the {name} object.", status_code=200)
-    return found

@@ -18,8 +18,8 @@ from oauthlib.oauth2 import InvalidClientError, InvalidGrantError, OAuth2Error
 from requests.auth import HTTPBasicAuth
 from requests_oauthlib import OAuth2Session
 
-from .conf import MIN_MINOR_VERSION, app_settings
-from .exceptions import ConfigurationError, NetworkError, ServerError, TokenRefreshFailed
+from ..conf import app_settings, effective_minor_version
+from ..exceptions import ConfigurationError, NetworkError, ServerError, TokenRefreshFailed
 
 logger = logging.getLogger("qbo_sync.oauth")
 
@@ -166,7 +166,7 @@ def revoke(token: str) -> bool:
 def company_name(realm_id: str, access_token: str) -> str:
     """CompanyInfo.CompanyName, read with a plain authorized GET (§2.1, §5.9); "" when
     it cannot be read (the name is for display only, so this never fails the connect)."""
-    minor = max(int(app_settings.MINOR_VERSION), MIN_MINOR_VERSION)
+    minor = effective_minor_version()
     url = f"{endpoints()['api_base']}/v3/company/{realm_id}/companyinfo/{realm_id}"
     try:
         resp = requests.get(

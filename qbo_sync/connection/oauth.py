@@ -21,38 +21,29 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
-from . import oauth_http
-from .conf import app_settings
-from .exceptions import (
+from ..conf import app_settings
+from ..exceptions import (
+    START_AGAIN,
     ConfigurationError,
-    QBOSyncError,
+    ConnectCancelled,
+    ConnectError,
     ReconnectRequired,
     TokenRefreshFailed,
     TransientError,
 )
-from .models import KEY_CANARY, Connection, OAuthState, SyncJob
+from ..models import KEY_CANARY, Connection, OAuthState
+from ..qbo import oauth_http
+from ..sync.outbox import park_jobs, resume_parked
 
 logger = logging.getLogger("qbo_sync.oauth")
 
-START_AGAIN = "Start again: Settings → QuickBooks → Connect."
 RECONNECT = "Reconnect QuickBooks: Settings → QuickBooks → Reconnect."
 _TOKEN_FIELDS = (
     "access_token", "refresh_token", "key_canary", "access_token_expires_at",
     "refresh_token_expires_at", "refresh_token_hard_expires_at", "token_refreshed_at",
 )
-
-
-class ConnectError(QBOSyncError):
-    """The OAuth callback cannot complete. ``message`` says why, ``fix`` what to do."""
-
-    default_fix = START_AGAIN
-
-
-class ConnectCancelled(ConnectError):
-    """The user chose Cancel on Intuit's page (``error=access_denied``, §1.3)."""
 
 
 # Connect ---------------------------------------------------------------------------
@@ -194,8 +185,6 @@ def complete_connect(*, code: str, state: str, realm_id: str | None, user: Any,
         conn.connected_by = user if getattr(user, "is_authenticated", False) else None
         conn.disconnected_at = None
         conn.save()
-        from .engine import resume_parked
-
         # Parked jobs become due and are dispatched once this transaction commits.
         resumed = resume_parked(conn)
     logger.info("Workspace %s connected to QuickBooks realm %s; %d parked jobs resumed",
@@ -255,25 +244,6 @@ def check_key(connection: Connection) -> None:
         )
 
 
-def _retryable_error_types() -> list[str]:
-    """Error types of failed jobs worth running again once the connection works: they
-    failed because of the connection or a transient error, not because of their data."""
-    names: list[str] = []
-    stack: list[type] = [TransientError, ReconnectRequired]
-    while stack:
-        cls = stack.pop()
-        names.append(cls.__name__)
-        stack.extend(cls.__subclasses__())
-    return names
-
-
-def _park_jobs(workspace: str) -> int:
-    waiting = Q(status=SyncJob.Status.PENDING) | Q(
-        status=SyncJob.Status.FAILED, error__type__in=_retryable_error_types())
-    return SyncJob.objects.filter(workspace=workspace).filter(waiting).update(
-        status=SyncJob.Status.PARKED)
-
-
 def refresh_tokens(connection: Connection, *,
                    stale_access_token: str | None = None) -> Connection:
     """Refresh the tokens once across all processes; returns ``connection`` updated.
@@ -306,7 +276,7 @@ def refresh_tokens(connection: Connection, *,
             row.status_reason = (f"QuickBooks refused to refresh the tokens ({exc.message}) "
                                  f"{RECONNECT}")
             row.save(update_fields=["status", "status_reason", "updated_at"])
-            parked = _park_jobs(row.workspace)
+            parked = park_jobs(row.workspace)
             logger.warning("QuickBooks refresh failed for workspace %s (realm %s, intuit_tid "
                            "%s): connection needs reconnect; %d jobs parked",
                            row.workspace, row.realm_id, exc.intuit_tid, parked)
@@ -344,7 +314,7 @@ def disconnect(connection: Connection, *, user: Any = None) -> Connection:
         row.status_reason = f"Disconnected by {who}." if who else "Disconnected."
         row.disconnected_at = timezone.now()
         row.save()
-        _park_jobs(row.workspace)
+        park_jobs(row.workspace)
     _copy_tokens(row, connection)
     connection.disconnected_at = row.disconnected_at
     return connection

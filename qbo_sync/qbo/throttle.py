@@ -18,8 +18,8 @@ from contextlib import contextmanager
 
 from django.core.cache import caches
 
-from .conf import app_settings
-from .exceptions import Throttled
+from ..conf import app_settings
+from ..exceptions import Throttled
 
 WINDOW = 60
 BATCH_PER_MINUTE = 40

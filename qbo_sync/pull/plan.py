@@ -5,20 +5,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from .models import Connection, EntityLink, SyncJob
-from .pull_changes import Changes, last_updated
+from ..conf import app_settings
+from ..models import Connection, EntityLink, JobAction, LinkStatus, SyncJob
+from ..qbo.records import applied_to, is_deleted, is_paid, is_void, last_updated
+from ..qbo.wire import json_safe
+from .changes import Changes
 
-PULL_PAYMENT = "pull_payment"
-PULL_PAID = "pull_invoice_paid"
-PULL_VOID = "pull_invoice_void"
-PULL_DELETED = "pull_invoice_deleted"
+PULL_PAYMENT = JobAction.PULL_PAYMENT
+PULL_PAID = JobAction.PULL_INVOICE_PAID
+PULL_VOID = JobAction.PULL_INVOICE_VOID
+PULL_DELETED = JobAction.PULL_INVOICE_DELETED
 ACTIONS = (PULL_PAYMENT, PULL_PAID, PULL_VOID, PULL_DELETED)
 #: Link states after which a pulled change no longer applies.
-SETTLED = {"void", "deleted"}
+SETTLED = {LinkStatus.VOID, LinkStatus.DELETED}
 ZERO = Decimal("0")
 CHUNK = 500  # ids per IN (...) lookup
 
@@ -33,30 +35,6 @@ class Planned:
     payload: dict[str, Any]
 
 
-def is_deleted(obj: dict) -> bool:
-    return str(obj.get("status", "")).lower() == "deleted"  # qbo-api.md §6
-
-
-def is_void(invoice: dict) -> bool:
-    """Voided: amounts zeroed and PrivateNote prefixed "Voided" (qbo-api.md §5.2, §6)."""
-    return (
-        Decimal(str(invoice.get("TotalAmt", "0") or "0")) == ZERO
-        and str(invoice.get("PrivateNote") or "").startswith("Voided")
-    )
-
-
-def applied_to(payment: dict, invoice_id: str) -> Decimal:
-    """What ``payment`` applies to ``invoice_id``: the sum of its lines linking it
-    (qbo-api.md §5.3); one payment may be split over several invoices."""
-    total = ZERO
-    for line in payment.get("Line") or []:
-        for linked in line.get("LinkedTxn") or []:
-            if linked.get("TxnType") == "Invoice" and str(linked.get("TxnId")) == invoice_id:
-                total += Decimal(str(line.get("Amount", "0") or "0"))
-                break
-    return total
-
-
 def invoice_ids_of(payment: dict) -> list[str]:
     ids: list[str] = []
     for line in payment.get("Line") or []:
@@ -67,29 +45,16 @@ def invoice_ids_of(payment: dict) -> list[str]:
     return ids
 
 
-def jsonable(value: Any) -> Any:
-    """QBO objects parsed with Decimal → something a JSONField stores (money as text)."""
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, dict):
-        return {k: jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return value
-
-
 def slim_payment(payment: dict) -> dict:
     keys = ("Id", "SyncToken", "TxnDate", "TotalAmt", "PaymentRefNum", "PaymentMethodRef",
             "Line", "MetaData", "CustomerRef", "PrivateNote")
-    return jsonable({k: payment[k] for k in keys if k in payment})
+    return json_safe({k: payment[k] for k in keys if k in payment})
 
 
 def slim_invoice(invoice: dict) -> dict:
     keys = ("Id", "SyncToken", "DocNumber", "TxnDate", "TotalAmt", "Balance", "PrivateNote",
             "MetaData", "status", "LinkedTxn")
-    return jsonable({k: invoice[k] for k in keys if k in invoice})
+    return json_safe({k: invoice[k] for k in keys if k in invoice})
 
 
 def _chunks(values: Iterable[str]) -> Iterable[list[str]]:
@@ -156,7 +121,7 @@ def plan(connection: Connection, changes: Changes,
         if action == PULL_PAID and _payment_ids(invoice) and all(
             pid in ours for pid in _payment_ids(invoice)
         ):
-            EntityLink.objects.filter(pk=link.pk).update(qbo_status="paid")
+            EntityLink.objects.filter(pk=link.pk).update(qbo_status=LinkStatus.PAID)
             continue
         if action is None:
             continue
@@ -174,14 +139,12 @@ def _payment_ids(invoice: dict) -> list[str]:
 
 def _invoice_action(invoice: dict, link: EntityLink) -> str | None:
     if is_deleted(invoice):
-        return None if link.qbo_status == "deleted" else PULL_DELETED
+        return None if link.qbo_status == LinkStatus.DELETED else PULL_DELETED
     if link.qbo_status in SETTLED:
         return None  # never resurrect a void or deleted link
     if is_void(invoice):
         return PULL_VOID
-    balance = Decimal(str(invoice.get("Balance", "0") or "0"))
-    total = Decimal(str(invoice.get("TotalAmt", "0") or "0"))
-    if balance == ZERO and total > ZERO and link.qbo_status != "paid":
+    if is_paid(invoice) and link.qbo_status != LinkStatus.PAID:
         return PULL_PAID
     return None
 
@@ -207,8 +170,6 @@ def new_jobs(connection: Connection, planned: list[Planned]) -> list[SyncJob]:
                 action__in=ACTIONS, qbo_id__in=chunk,
             ).values_list("action", "object_id", "qbo_id")
         )
-    from .conf import app_settings
-
     jobs: list[SyncJob] = []
     for item in planned:
         key = (item.action, item.link.object_id, item.qbo_id)

@@ -1,8 +1,9 @@
 """How values are written for QBO: entity names, query literals, request ids and JSON
-with exact decimals (qbo-api.md §2.1, §2.4, §8)."""
+with exact decimals (docs/qbo-rules.md §2.1, §2.4, §8)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 from datetime import date, datetime
@@ -67,25 +68,48 @@ def validate_request_id(request_id: str, limit: int = MAX_REQUEST_ID) -> str:
     return request_id
 
 
+def request_id(*parts: Any) -> str:
+    """A deterministic requestid (at most 50 characters, §2.4): the same intent always
+    sends the same id, so QBO can replay instead of writing twice."""
+    raw = ":".join(str(p) for p in parts)
+    return "qs-" + hashlib.sha256(raw.encode()).hexdigest()[:40]
+
+
+def _plain(obj: Any, number: Any) -> Any:
+    """``obj`` with dates as ISO text and each ``Decimal`` passed through ``number``:
+    the one walk both JSON forms below share."""
+    if isinstance(obj, Decimal):
+        return number(obj)
+    if isinstance(obj, dict):
+        return {k: _plain(v, number) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v, number) for v in obj]
+    if isinstance(obj, (date, datetime)):
+        return obj.isoformat()
+    return obj
+
+
 def dumps(payload: Any) -> str:
-    """JSON with ``Decimal`` written as exact numbers, never through float."""
+    """JSON for QBO, with ``Decimal`` written as exact numbers, never through float."""
     nonce = secrets.token_hex(8)
     numbers: dict[str, str] = {}
 
-    def swap(obj: Any) -> Any:
-        if isinstance(obj, Decimal):
-            marker = f"\x00{nonce}:{len(numbers)}\x00"
-            numbers[json.dumps(marker)] = format(obj, "f")
-            return marker
-        if isinstance(obj, dict):
-            return {k: swap(v) for k, v in obj.items()}
-        if isinstance(obj, (list, tuple)):
-            return [swap(v) for v in obj]
-        if isinstance(obj, (date, datetime)):
-            return obj.isoformat()
-        return obj
+    def swap(value: Decimal) -> str:
+        marker = f"\x00{nonce}:{len(numbers)}\x00"
+        numbers[json.dumps(marker)] = _exact(value)
+        return marker
 
-    text = json.dumps(swap(payload), ensure_ascii=False)
+    text = json.dumps(_plain(payload, swap), ensure_ascii=False)
     for marker, number in numbers.items():
         text = text.replace(marker, number)
     return text
+
+
+def _exact(value: Decimal) -> str:
+    return format(value, "f")
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` as plain JSON data for a ``JSONField``: a ``Decimal`` becomes its exact
+    text (JSON numbers would come back as floats); anything else unknown, its text."""
+    return json.loads(json.dumps(_plain(value, _exact), default=str))

@@ -1,7 +1,8 @@
-"""QBO webhook endpoint and processing (qbo-api.md §7).
+"""QBO webhook deliveries: accepted, stored and processed (docs/qbo-rules.md §7).
 
-The view only verifies, stores and acknowledges: QBO wants a 200 within 3 seconds and
-holds later events while one fails (§7.5), so it makes no QBO call. A django-q2 task
+Accepting (behind the view in :mod:`qbo_sync.views`) only verifies, stores and
+acknowledges: QBO wants a 200 within 3 seconds and holds later events while one fails
+(§7.5), so it makes no QBO call. A django-q2 task
 then processes the stored delivery: new events (deduplicated by their keys) trigger a
 pull of their company, which reads the changes through CDC rather than one GET per id
 (§7.5 step 3) and never runs twice at once for the same company.
@@ -10,17 +11,18 @@ pull of their company, which reads the changes through CDC rather than one GET p
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
 
-from .conf import app_settings
-from .models import Connection, SeenEvent, WebhookEvent
-from .pull_events import PULLED_ENTITIES, MalformedDelivery, Notice, parse, signature_ok
+from ..conf import app_settings
+from ..exceptions import MalformedDelivery, WebhookPullFailed
+from ..models import Connection, SeenEvent, WebhookEvent
+from ..sync.queue import queue_task
+from .cycle import pull_connection
+from .notices import PULLED_ENTITIES, Notice, parse, signature_ok
 
 logger = logging.getLogger("qbo_sync.webhooks")
 
@@ -30,22 +32,16 @@ LOCK_WAIT = 60
 PRIVATE_HEADERS = {"cookie", "authorization", "proxy-authorization"}
 
 
-def _reply(status: int, message: str) -> JsonResponse:
-    return JsonResponse({"status": status, "message": message}, status=status)
-
-
-@csrf_exempt
-@require_POST
-def receive(request: HttpRequest) -> HttpResponse:
-    """Store the delivery raw, verify it, answer at once; processing is queued."""
+def accept(body: bytes, headers: Mapping[str, str]) -> tuple[int, str]:
+    """Store one delivery raw, verify it and queue its processing; returns the HTTP
+    status and message the endpoint answers with. Makes no QBO call."""
     if not app_settings.WEBHOOKS_ENABLED:
-        return _reply(404, "QuickBooks webhooks are off: set QBO_SYNC['WEBHOOKS_ENABLED'] "
-                           "= True to receive them.")
-    body = request.body
-    headers = {k: v for k, v in request.headers.items() if k.lower() not in PRIVATE_HEADERS}
-    event = WebhookEvent(headers=headers, body=body.decode("utf-8", "replace"))
+        return 404, ("QuickBooks webhooks are off: set QBO_SYNC['WEBHOOKS_ENABLED'] = True "
+                     "to receive them.")
+    kept = {k: v for k, v in headers.items() if k.lower() not in PRIVATE_HEADERS}
+    event = WebhookEvent(headers=kept, body=body.decode("utf-8", "replace"))
     verifier = app_settings.WEBHOOK_VERIFIER_TOKEN
-    event.verified = signature_ok(body, request.headers.get("intuit-signature"), verifier)
+    event.verified = signature_ok(body, headers.get("intuit-signature"), verifier)
     if not event.verified:
         event.error = (
             "Signature check failed." if verifier else
@@ -53,28 +49,24 @@ def receive(request: HttpRequest) -> HttpResponse:
             "the Intuit developer portal (your app → Webhooks) into the settings."
         )
         event.save()
-        return _reply(401, "Invalid intuit-signature.")
+        return 401, "Invalid intuit-signature."
     try:
         event.envelope, notices = parse(body)
     except MalformedDelivery as err:
         event.error = str(err)
         event.save()
-        return _reply(400, str(err))
+        return 400, str(err)
     event.realm_ids = sorted({n.realm_id for n in notices})
     event.save()
     transaction.on_commit(lambda: dispatch(event.pk))
-    return _reply(200, "Received.")
+    return 200, "Received."
 
 
 def dispatch(event_id: int, *, force: bool = False) -> None:
-    """Hand a stored delivery to a worker."""
-    from django_q.tasks import async_task
-
-    try:
-        async_task("qbo_sync.tasks.process_webhook", event_id, force=force,
-                   task_name=f"qbo_sync webhook {event_id}", group="qbo_sync")
-    except Exception:  # noqa: BLE001 - stored; the schedule's CDC catches the change up
-        logger.exception("could not queue webhook %s", event_id)
+    """Hand a stored delivery to a worker (if the broker refuses, the delivery stays
+    stored and the scheduled CDC catch-up reads the change anyway)."""
+    queue_task("qbo_sync.tasks.process_webhook", event_id, force=force,
+               name=f"qbo_sync webhook {event_id}")
 
 
 def process_event(event_id: int, *, force: bool = False) -> dict[str, Any]:
@@ -101,7 +93,7 @@ def process_event(event_id: int, *, force: bool = False) -> dict[str, Any]:
         _remember(fresh, event)
     except Exception as exc:  # noqa: BLE001 - kept on the row for Sync Health and replay
         logger.warning("webhook %s failed: %s", event_id, exc)
-        known = isinstance(exc, _PullFailed)
+        known = isinstance(exc, WebhookPullFailed)
         event.error = str(exc) if known else f"{exc.__class__.__name__}: {exc}"
         event.save(update_fields=["error"])
         return {**result, "error": event.error}
@@ -110,13 +102,7 @@ def process_event(event_id: int, *, force: bool = False) -> dict[str, Any]:
     return result
 
 
-class _PullFailed(Exception):
-    pass
-
-
 def _pull_realm(realm_id: str) -> dict[str, Any]:
-    from .pull import pull_connection
-
     conn = Connection.objects.filter(
         realm_id=realm_id, status=Connection.Status.CONNECTED
     ).first()
@@ -124,10 +110,10 @@ def _pull_realm(realm_id: str) -> dict[str, Any]:
         return {"skipped": "no workspace is connected to this QuickBooks company"}
     summary = pull_connection(conn.pk, source="webhook", wait=LOCK_WAIT)
     if summary.get("busy"):
-        raise _PullFailed("A pull of this QuickBooks company kept running; replay this "
+        raise WebhookPullFailed("A pull of this QuickBooks company kept running; replay this "
                           "delivery, or wait for the next scheduled catch-up.")
     if summary.get("error"):
-        raise _PullFailed(f"{summary['error']} — {summary.get('fix') or ''}".rstrip(" —"))
+        raise WebhookPullFailed(f"{summary['error']} — {summary.get('fix') or ''}".rstrip(" —"))
     return summary
 
 

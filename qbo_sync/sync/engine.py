@@ -1,9 +1,11 @@
 """The job runner: claim a SyncJob under a row lock, run its handler, record the
 outcome, and decide what happens next from the exception group (exceptions.py).
 
-Handlers live in :mod:`qbo_sync.push` and :mod:`qbo_sync.pull`; they do the QBO work
-and return the QBO id they touched. Everything about attempts, backoff, parking and
-Sync Health bookkeeping is here, once.
+Handlers live in :mod:`qbo_sync.push` and :mod:`qbo_sync.pull.apply`; they do the QBO
+work and return the QBO id they touched. The engine imports their tables; they import
+only :mod:`.job`, never this module. Everything about attempts, backoff and Sync Health
+bookkeeping of a run is here, once; job state changes that are not a run (enqueue,
+park, resume, retry, sweep) are the outbox's.
 """
 
 from __future__ import annotations
@@ -13,69 +15,30 @@ import os
 import random
 import socket
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
 
 from django.db import connection as db_connection
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
-from . import signals
-from .adapters import get_adapter
-from .conf import app_settings
-from .exceptions import (
-    QBOSyncError,
-    ReconnectRequired,
-    TransientError,
-)
-from .models import Connection, SyncAttempt, SyncJob
+from .. import signals
+from ..adapters import get_adapter
+from ..conf import app_settings
+from ..connection.clients import client_for
+from ..exceptions import QBOSyncError, ReconnectRequired, Throttled, TransientError
+from ..models import Connection, SyncAttempt, SyncJob
+from ..pull.apply import HANDLERS as PULL_HANDLERS
+from ..push.documents import HANDLERS as PUSH_HANDLERS
+from ..qbo.client import shared_session
+from .job import Defer, Handler, JobRun, Skip
+from .outbox import dispatch_on_commit
 
 logger = logging.getLogger("qbo_sync.engine")
 
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
 
 
-class Skip(Exception):  # noqa: N818 - a control-flow signal, not an error
-    """Nothing to do (unchanged, draft, already paid in QBO…); the message says why."""
-
-
-class Defer(Exception):  # noqa: N818
-    """Not yet: a dependency is still on its way. Re-run after ``seconds`` without
-    counting an attempt."""
-
-    def __init__(self, message: str, seconds: float = 30,
-                 waiting_for: int | None = None) -> None:
-        super().__init__(message)
-        self.seconds = seconds
-        #: The job this one waits for; when it finishes, this one is woken at once.
-        self.waiting_for = waiting_for
-
-
-@dataclass
-class JobRun:
-    """What a handler gets: the claimed job and everything resolved for it."""
-
-    job: SyncJob
-    connection: Connection
-    obj: Any = None  # the host object (None for pull jobs)
-    adapter: Any = None
-    client: Any = None
-    notes: list[str] = field(default_factory=list)  # shown in Sync Health
-
-    def note(self, text: str) -> None:
-        self.notes.append(text)
-
-
-Handler = Callable[[JobRun], "str | None"]
-
-
-def _handlers() -> dict[tuple[str, str], Handler]:
-    from . import pull, push
-
-    return {**push.HANDLERS, **pull.HANDLERS}
+HANDLERS: dict[tuple[str, str], Handler] = {**PUSH_HANDLERS, **PULL_HANDLERS}
 
 
 # Claiming ---------------------------------------------------------------------------
@@ -143,15 +106,13 @@ def execute(job: SyncJob) -> str:
             run.obj = model._default_manager.filter(pk=job.object_id).first() if model else None
             if run.obj is None:
                 raise Skip("The record no longer exists in the app.")
-        handler = _handlers().get((job.direction, job.entity)) or _handlers().get(
+        handler = HANDLERS.get((job.direction, job.entity)) or HANDLERS.get(
             (job.direction, "*")
         )
         if handler is None:
             raise Skip(f"No handler for {job.direction} {job.entity}.")
-        from .client import QBOClient, shared_session
-
         # One pooled session per worker process: jobs reuse its connections to QBO.
-        run.client = QBOClient(run.connection, session=shared_session())
+        run.client = client_for(run.connection, session=shared_session())
         qbo_id = handler(run)
     except Skip as skip:
         _finish(job, attempt, started, SyncJob.Status.SKIPPED, message=str(skip), run=run)
@@ -183,8 +144,6 @@ def _wake_if_done(job: SyncJob, awaited: int | None) -> None:
     our check and our saving that we wait for it, nobody will wake us, so go now."""
     active = (SyncJob.Status.PENDING, SyncJob.Status.RUNNING)
     if awaited and not SyncJob.objects.filter(pk=awaited, status__in=active).exists():
-        from .outbox import dispatch_on_commit
-
         SyncJob.objects.filter(pk=job.pk).update(next_attempt_at=timezone.now())
         dispatch_on_commit(job.pk)
 
@@ -192,8 +151,6 @@ def _wake_if_done(job: SyncJob, awaited: int | None) -> None:
 def _wake_waiters(job: SyncJob) -> None:
     """Jobs that deferred themselves until ``job`` was done run now, not at their
     next sweep."""
-    from .outbox import dispatch_on_commit
-
     waiting = list(SyncJob.objects.filter(
         status=SyncJob.Status.PENDING, error__waiting_for=job.pk
     ).values_list("pk", flat=True))
@@ -234,8 +191,6 @@ def backoff(attempts: int, err: QBOSyncError | None = None) -> float:
     A 429 waits at least 60 s (qbo-api.md §3)."""
     base = float(app_settings.RETRY["BASE_DELAY"])
     delay = base * (2 ** max(attempts - 1, 0))
-    from .exceptions import Throttled
-
     if isinstance(err, Throttled):
         delay = max(delay, 60.0)
     return delay * random.uniform(0.9, 1.1)
@@ -270,62 +225,3 @@ def _finish(job: SyncJob, attempt: SyncAttempt | None, started: float, status: s
         attempt.intuit_tid = tid
         attempt.duration_ms = elapsed
         attempt.save()
-
-
-# Retry and sweep ------------------------------------------------------------------------
-
-
-def retry_job(job: SyncJob, *, user: Any = None) -> SyncJob:
-    """Manual retry from Sync Health: run the job again now, whatever its attempts."""
-    if job.status in (SyncJob.Status.RUNNING,):
-        raise ValueError("The job is running; wait for it to finish.")
-    if job.status == SyncJob.Status.SUCCEEDED:
-        raise ValueError("The job already succeeded.")
-    conn = job.connection
-    parked = conn is None or not conn.is_connected
-    job.status = SyncJob.Status.PARKED if parked else SyncJob.Status.PENDING
-    job.next_attempt_at = timezone.now()
-    job.max_attempts = max(job.max_attempts, job.attempts + 1)
-    job.save(update_fields=["status", "next_attempt_at", "max_attempts", "updated_at"])
-    if not parked:
-        from .outbox import dispatch_on_commit
-
-        dispatch_on_commit(job.pk)
-    return job
-
-
-def sweep(limit: int = 500) -> int:
-    """Dispatch due pending jobs and jobs whose worker died (DESIGN.md invariant 1)."""
-    from .outbox import dispatch
-
-    now = timezone.now()
-    ids = list(
-        SyncJob.objects.filter(
-            Q(status=SyncJob.Status.PENDING, next_attempt_at__lte=now)
-            | Q(status=SyncJob.Status.RUNNING, claimed_until__lt=now)
-        )
-        .order_by("next_attempt_at", "pk")
-        .values_list("pk", flat=True)[:limit]
-    )
-    for job_id in ids:
-        dispatch(job_id)
-    return len(ids)
-
-
-def resume_parked(connection: Connection) -> int:
-    """After a reconnect: the workspace's parked jobs become due and are dispatched
-    once the current transaction commits. Returns how many."""
-    parked = SyncJob.objects.filter(workspace=connection.workspace,
-                                    status=SyncJob.Status.PARKED)
-    ids = list(parked.values_list("pk", flat=True))
-    # One workspace ↔ one company (DESIGN.md invariant 8): jobs parked before the
-    # connection row existed belong to it too.
-    SyncJob.objects.filter(pk__in=ids, connection__isnull=True).update(connection=connection)
-    SyncJob.objects.filter(pk__in=ids).update(
-        status=SyncJob.Status.PENDING, next_attempt_at=timezone.now()
-    )
-    from .outbox import dispatch_on_commit
-
-    for job_id in ids:
-        dispatch_on_commit(job_id)
-    return len(ids)

@@ -1,6 +1,8 @@
 """The outbox: a sync intent becomes a ``SyncJob`` row in the caller's transaction,
 and a django-q2 task is enqueued only once that transaction commits (the
-django-q #154 race). Nothing here talks to QBO (DESIGN.md invariants 1 and 4)."""
+django-q #154 race). Every change of a job's state that is not a run happens here:
+enqueue, dispatch, park, resume, retry by hand and the sweep. Nothing here talks to
+QBO (docs/architecture.md, invariants 1 and 4)."""
 
 from __future__ import annotations
 
@@ -9,10 +11,14 @@ from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from .adapters import get_adapter
-from .models import Connection, SyncJob
+from ..adapters import get_adapter
+from ..conf import app_settings
+from ..exceptions import ReconnectRequired, TransientError
+from ..models import Connection, SyncJob
+from .queue import queue_task
 
 logger = logging.getLogger("qbo_sync.outbox")
 
@@ -108,16 +114,84 @@ def dispatch_on_commit(job_id: int) -> None:
 
 
 def dispatch(job_id: int) -> None:
-    from django_q.tasks import async_task
-
-    try:
-        async_task("qbo_sync.tasks.run_job", job_id, task_name=f"qbo_sync job {job_id}",
-                   group="qbo_sync")
-    except Exception:  # noqa: BLE001 - the row is safe; the sweeper will pick it up
-        logger.exception("could not enqueue job %s; the sweeper will run it", job_id)
+    """Hand the job to a worker now (if the broker refuses, the sweeper runs it)."""
+    queue_task("qbo_sync.tasks.run_job", job_id, name=f"qbo_sync job {job_id}")
 
 
 def _retry(key: str) -> Any:
-    from .conf import app_settings
-
     return app_settings.RETRY[key]
+
+
+# Parking, resuming, retrying, sweeping ---------------------------------------------------
+
+
+def _retryable_error_types() -> list[str]:
+    """Error types of failed jobs worth running again once the connection works: they
+    failed because of the connection or a transient error, not because of their data."""
+    names: list[str] = []
+    stack: list[type] = [TransientError, ReconnectRequired]
+    while stack:
+        cls = stack.pop()
+        names.append(cls.__name__)
+        stack.extend(cls.__subclasses__())
+    return names
+
+
+def park_jobs(workspace: str) -> int:
+    """The connection stopped working: its waiting jobs, and those that failed only
+    because of the connection, wait for a reconnect. Returns how many."""
+    waiting = Q(status=SyncJob.Status.PENDING) | Q(
+        status=SyncJob.Status.FAILED, error__type__in=_retryable_error_types())
+    return SyncJob.objects.filter(workspace=workspace).filter(waiting).update(
+        status=SyncJob.Status.PARKED)
+
+
+def resume_parked(connection: Connection) -> int:
+    """After a reconnect: the workspace's parked jobs become due and are dispatched
+    once the current transaction commits. Returns how many."""
+    parked = SyncJob.objects.filter(workspace=connection.workspace,
+                                    status=SyncJob.Status.PARKED)
+    ids = list(parked.values_list("pk", flat=True))
+    # One workspace ↔ one company (docs/architecture.md, invariant 8): jobs parked
+    # before the connection row existed belong to it too.
+    SyncJob.objects.filter(pk__in=ids, connection__isnull=True).update(connection=connection)
+    SyncJob.objects.filter(pk__in=ids).update(
+        status=SyncJob.Status.PENDING, next_attempt_at=timezone.now()
+    )
+    for job_id in ids:
+        dispatch_on_commit(job_id)
+    return len(ids)
+
+
+def retry_job(job: SyncJob, *, user: Any = None) -> SyncJob:
+    """Manual retry from Sync Health: run the job again now, whatever its attempts."""
+    if job.status in (SyncJob.Status.RUNNING,):
+        raise ValueError("The job is running; wait for it to finish.")
+    if job.status == SyncJob.Status.SUCCEEDED:
+        raise ValueError("The job already succeeded.")
+    conn = job.connection
+    parked = conn is None or not conn.is_connected
+    job.status = SyncJob.Status.PARKED if parked else SyncJob.Status.PENDING
+    job.next_attempt_at = timezone.now()
+    job.max_attempts = max(job.max_attempts, job.attempts + 1)
+    job.save(update_fields=["status", "next_attempt_at", "max_attempts", "updated_at"])
+    if not parked:
+        dispatch_on_commit(job.pk)
+    return job
+
+
+def sweep(limit: int = 500) -> int:
+    """Dispatch due pending jobs and jobs whose worker died (docs/architecture.md,
+    invariant 1)."""
+    now = timezone.now()
+    ids = list(
+        SyncJob.objects.filter(
+            Q(status=SyncJob.Status.PENDING, next_attempt_at__lte=now)
+            | Q(status=SyncJob.Status.RUNNING, claimed_until__lt=now)
+        )
+        .order_by("next_attempt_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for job_id in ids:
+        dispatch(job_id)
+    return len(ids)

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from django.db.models import Q
 from django.utils import timezone
 
-from .models import Connection
+from ..models import Connection
 
 #: A pull that has held the lock this long is taken to be dead.
 LEASE = timedelta(minutes=15)

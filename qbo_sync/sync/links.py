@@ -1,9 +1,8 @@
-"""EntityLink bookkeeping and the per-connection context a push needs."""
+"""EntityLink bookkeeping: which host row is which QBO record, and the state of the
+last write (QBO id, SyncToken, payload hash, exact-once create mark)."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -12,12 +11,12 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q
 from django.utils import timezone
 
-from .conf import app_settings
-from .lists import capabilities_of
-from .mapping import MappingContext
-from .models import Connection, EntityLink
+from ..conf import app_settings
+from ..mapping import content_hash
+from ..models import Connection, EntityLink, LinkStatus
+from ..qbo.wire import json_safe
 
-CREATING = "creating"
+CREATING = LinkStatus.CREATING
 
 
 def get_link(conn: Connection, obj: Any, qbo_type: str, variant: str = "") -> EntityLink:
@@ -56,14 +55,13 @@ def was_ambiguous(link: EntityLink) -> bool:
     return link.qbo_status == CREATING and not link.qbo_id
 
 
-def record_write(link: EntityLink, obj: dict, payload: dict, *, status: str = "active") -> None:
+def record_write(link: EntityLink, obj: dict, payload: dict, *,
+                 status: str = LinkStatus.ACTIVE) -> None:
     """Store what QBO answered the moment we know it."""
     link.qbo_id = str(obj.get("Id", link.qbo_id))
     link.sync_token = str(obj.get("SyncToken", link.sync_token))
     link.doc_number = str(obj.get("DocNumber") or "")[:32]
     link.last_payload = json_safe(payload)
-    from .mapping import content_hash
-
     link.content_hash = content_hash(payload)
     link.qbo_status = status
     link.last_synced_at = timezone.now()
@@ -74,44 +72,3 @@ def record_write(link: EntityLink, obj: dict, payload: dict, *, status: str = "a
         link.exchange_rate_source = "quickbooks"
         link.exchange_rate_at = link.last_synced_at
     link.save()
-
-
-def json_safe(value: Any) -> Any:
-    """Decimals as strings, for JSONField storage."""
-    return json.loads(json.dumps(value, default=_default))
-
-
-def _default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return str(value)
-
-
-def request_id(*parts: Any) -> str:
-    """A deterministic requestid (≤50 characters, qbo-api.md §2.4): the same intent
-    always sends the same id, so QBO can replay instead of writing twice."""
-    raw = ":".join(str(p) for p in parts)
-    return "qs-" + hashlib.sha256(raw.encode()).hexdigest()[:40]
-
-
-def marker(kind: str, key: str) -> str:
-    """Text written into a record's PrivateNote so we can find it again after an
-    ambiguous create when there is no DocNumber to search by."""
-    return f"[qbo_sync {kind} {key}]"
-
-
-def mapping_context(conn: Connection, client: Any) -> MappingContext:
-    caps = capabilities_of(conn, client)
-    return MappingContext.from_parts(
-        caps.as_dict(),
-        {
-            "invoice_number_strategy": conn.invoice_number_strategy,
-            "default_item_id": conn.default_item_id,
-            "default_tax_code_id": conn.default_tax_code_id,
-            "default_deposit_account_id": conn.default_deposit_account_id,
-        },
-        dict(conn.item_mappings.values_list("category", "item_id")),
-        dict(conn.tax_mappings.values_list("tax_rate", "tax_code_id")),
-    )

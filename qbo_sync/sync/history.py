@@ -19,9 +19,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 
-from .adapters import get_adapter
-from .exceptions import ConfigurationError
-from .models import Connection, EntityLink, HistoricalRun
+from ..adapters import get_adapter
+from ..exceptions import ConfigurationError, HistoryBusy
+from ..models import Connection, EntityLink, HistoricalRun
+from .outbox import enqueue
+from .queue import queue_task
 
 logger = logging.getLogger("qbo_sync.history")
 
@@ -31,10 +33,6 @@ PROGRESS_EVERY = 50
 STALE_AFTER = timedelta(hours=1)
 
 Progress = Callable[[HistoricalRun], None]
-
-
-class HistoryBusy(ConfigurationError):
-    """A real run of the same kind is already queued or running for the connection."""
 
 
 def normalize_kind(kind: str) -> str:
@@ -73,13 +71,19 @@ def start_historical(connection: Connection, *, kind: str, since: date | None = 
 
 
 def _dispatch(run: HistoricalRun) -> None:
-    from django_q.tasks import async_task
-
-    async_task(
+    queued = queue_task(
         "qbo_sync.tasks.historical_sync", run.connection.workspace, run.kind,
         run.since.isoformat() if run.since else None, progress_key=str(run.pk),
-        task_name=f"qbo_sync historical {run.kind} sync {run.pk}", group="qbo_sync",
+        name=f"qbo_sync historical {run.kind} sync {run.pk}",
     )
+    if not queued:
+        # Nothing sweeps historical runs, so say so on the run instead of leaving it
+        # "queued" for ever.
+        run.status = HistoricalRun.Status.FAILED
+        run.error = ("The background queue refused the task. Fix: check that the "
+                     "django-q2 broker is reachable, then start the sync again.")
+        run.finished_at = timezone.now()
+        _save(run, "status", "error", "finished_at")
 
 
 def sync_history(workspace: str, kind: str, since: str | date | None = None,
@@ -138,8 +142,6 @@ def _wanted(kind: str, adapter: Any, obj: Any) -> bool:
 def _enqueue_payments(run: HistoricalRun, adapter: Any, invoice: Any) -> None:
     """History of an invoice includes the payments the host recorded for it; the
     engine pushes each once its invoice is in QBO."""
-    from .outbox import enqueue
-
     if run.kind != "invoice":
         return
     payment_adapter = get_adapter("payment")
@@ -157,8 +159,6 @@ def _save(run: HistoricalRun, *fields: str) -> None:
 def run_history(run: HistoricalRun, progress: Progress | None = None) -> HistoricalRun:
     """Walk the objects and queue a push for each (a dry run writes no job). Updates
     ``total``/``done``/``queued``/``skipped`` as it goes; ends ``done`` or ``failed``."""
-    from .outbox import enqueue
-
     run.status, run.error = HistoricalRun.Status.RUNNING, ""
     run.total = run.done = run.queued = run.skipped = 0
     _save(run, "status", "error", "total", "done", "queued", "skipped")

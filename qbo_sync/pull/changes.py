@@ -11,8 +11,10 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from .client import QBOClient, quote
-from .exceptions import ValidationError
+from ..exceptions import QBOValidationError
+from ..qbo.client import QBOClient
+from ..qbo.records import last_updated
+from ..qbo.wire import quote
 
 logger = logging.getLogger("qbo_sync.pull")
 
@@ -45,20 +47,6 @@ class Changes:
         return sum(len(v) for v in self.objects.values())
 
 
-def parse_qbo_time(value: str | None) -> datetime | None:
-    """``2026-07-10T12:00:00.000-07:00`` / ``…Z`` → aware datetime (None if unreadable)."""
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
-def last_updated(obj: dict) -> datetime | None:
-    return parse_qbo_time((obj.get("MetaData") or {}).get("LastUpdatedTime"))
-
-
 def window_start(cursor: datetime | None, connected_at: datetime | None,
                  now: datetime) -> datetime:
     """Where this cycle reads from: the cursor minus the overlap; on the first pull, the
@@ -74,7 +62,7 @@ def fetch_changes(client: QBOClient, since: datetime, now: datetime) -> Changes:
         return _by_query(client, since)
     try:
         return _by_cdc(client, since)
-    except ValidationError as err:
+    except QBOValidationError as err:
         # The server's clock or rules disagree with ours about the window.
         logger.warning("CDC refused changedSince=%s (%s); falling back to queries", since, err)
         return _by_query(client, since)

@@ -12,9 +12,10 @@ from typing import Any
 
 from django.utils import timezone
 
-from .capabilities import Capabilities
-from .conf import app_settings
-from .models import Connection
+from ..conf import app_settings
+from ..models import Connection
+from ..qbo.capabilities import Capabilities
+from .clients import client_for
 
 #: US Automated Sales Tax lines take the pseudo-codes TAX / NON (qbo-api.md §5.2, §5.8).
 US_PSEUDO_CODES = (
@@ -33,10 +34,10 @@ def capabilities_of(connection: Connection, client: Any = None) -> Capabilities:
     if connection.capabilities and fetched and timezone.now() - fetched < max_age:
         return Capabilities.from_dict(connection.capabilities)
     if client is None:
-        from .client import QBOClient
-
-        client = QBOClient(connection)
-    caps = client.capabilities()
+        with client_for(connection) as own:
+            caps = own.capabilities()
+    else:
+        caps = client.capabilities()
     connection.capabilities = caps.as_dict()
     connection.capabilities_fetched_at = timezone.now()
     Connection.objects.filter(pk=connection.pk).update(
@@ -66,9 +67,7 @@ def load_lists(connection: Connection, *, refresh: bool = False) -> dict[str, An
     QBO (raises ``QBOSyncError`` subclasses, e.g. ``ReconnectRequired``)."""
     if not refresh and _is_fresh(connection):
         return connection.lists_cache
-    from .client import QBOClient
-
-    with QBOClient(connection) as client:
+    with client_for(connection) as client:
         caps = capabilities_of(connection, client)
         items = [
             {"id": str(r["Id"]), "name": _name(r), "type": str(r.get("Type", ""))}

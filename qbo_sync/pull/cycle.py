@@ -24,17 +24,16 @@ from typing import Any
 
 from django.utils import timezone
 
-from .exceptions import QBOSyncError
-from .models import Connection, SyncJob
-from .pull_apply import handle
-from .pull_changes import fetch_changes, window_start
-from .pull_lock import realm_lock
-from .pull_plan import needs_method_names, new_jobs, plan
+from ..connection.clients import client_for
+from ..exceptions import QBOSyncError
+from ..models import Connection, SyncJob
+from ..sync.engine import run_job
+from ..sync.queue import queue_task
+from .changes import fetch_changes, window_start
+from .lock import realm_lock
+from .plan import needs_method_names, new_jobs, plan
 
 logger = logging.getLogger("qbo_sync.pull")
-
-#: The engine runs every pull job (re-reading its QBO object on a retry) through here.
-HANDLERS = {("pull", "*"): handle}
 
 
 def pull_connection(connection_id: int, *, source: str = "schedule",
@@ -60,11 +59,9 @@ def pull_connection(connection_id: int, *, source: str = "schedule",
 
 
 def _cycle(conn: Connection) -> dict[str, Any]:
-    from .client import QBOClient
-
     started = timezone.now()
     since = window_start(conn.cdc_cursor, conn.connected_at, started)
-    with QBOClient(conn) as client:
+    with client_for(conn) as client:
         try:
             changes = fetch_changes(client, since, started)
             names = _method_names(client) if needs_method_names(changes) else {}
@@ -73,8 +70,6 @@ def _cycle(conn: Connection) -> dict[str, Any]:
             logger.warning("pull for %s failed: %s", conn.workspace, err)
             return {"error": str(err), "fix": err.fix, "since": since.isoformat()}
     jobs = new_jobs(conn, plan(conn, changes, names))
-    from .engine import run_job
-
     statuses = [run_job(job.pk) for job in jobs]
     # Jobs are rows now: a failed one retries from Sync Health, so the window is done.
     Connection.objects.filter(pk=conn.pk).update(cdc_cursor=started)
@@ -106,14 +101,8 @@ def connections() -> list[Connection]:
 def pull_all() -> int:
     """Queue a catch-up for every connected connection (the scheduled entry point).
     Returns how many were queued."""
-    from django_q.tasks import async_task
-
-    count = 0
-    for conn in connections():
-        try:
-            async_task("qbo_sync.tasks.pull_connection", conn.pk,
-                       task_name=f"qbo_sync pull {conn.workspace}", group="qbo_sync")
-            count += 1
-        except Exception:  # noqa: BLE001 - one broker hiccup must not stop the others
-            logger.exception("could not queue the pull of %s", conn.workspace)
-    return count
+    return sum(
+        queue_task("qbo_sync.tasks.pull_connection", conn.pk,
+                   name=f"qbo_sync pull {conn.workspace}")
+        for conn in connections()
+    )

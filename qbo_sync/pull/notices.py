@@ -10,7 +10,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from .client import entity_name
+from ..exceptions import MalformedDelivery
+from ..qbo.client import entity_name
 
 #: Operations as legacy payloads name them, from CloudEvents verbs (§7.3).
 VERB_OPERATIONS = {"created": "Create", "updated": "Update", "deleted": "Delete",
@@ -18,10 +19,6 @@ VERB_OPERATIONS = {"created": "Create", "updated": "Update", "deleted": "Delete"
 #: Entities whose changes the pull acts on.
 PULLED_ENTITIES = {"Invoice", "Payment"}
 MAX_KEY = 255
-
-
-class MalformedDelivery(ValueError):
-    """The body is not JSON or not one of the two webhook envelopes."""
 
 
 @dataclass(frozen=True)

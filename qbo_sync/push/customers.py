@@ -5,13 +5,15 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from . import links, mapping
-from .adapters import get_adapter
-from .client import quote
-from .engine import JobRun, Skip
-from .exceptions import DuplicateNameError, StaleObjectError
-from .models import EntityLink
-from .push_write import context, create_once, record, reread_or_conflict
+from .. import mapping
+from ..adapters import get_adapter
+from ..exceptions import DuplicateNameError, StaleObjectError
+from ..models import EntityLink
+from ..qbo.wire import quote
+from ..sync import links
+from ..sync.job import JobRun, Skip
+from .context import context, record
+from .write import create_once, reread_or_conflict
 
 
 def push_contact(run: JobRun) -> str:

@@ -1,6 +1,8 @@
 """``QBOClient``: HTTP access to one QBO company (qbo-api.md §2, §3, §4, §6, §8).
 
-One client serves one :class:`~qbo_sync.models.Connection`. It adds the base URL,
+One client serves one QBO company (realm). It knows nothing of the database: it is
+given the realm id and a :class:`TokenSource` (``qbo_sync.connection.clients.client_for``
+builds both from a stored connection). It adds the base URL,
 ``minorversion``, ``requestid``, headers and timeouts, refreshes the access token once
 on a 401, and turns every error into a typed exception from ``exceptions.py``. It does
 not retry anything else: the engine owns retries and backoff.
@@ -17,33 +19,24 @@ import threading
 import time
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import quote as url_quote
 
 import requests
 
-from . import __version__, throttle
-from .capabilities import CompanyMixin
-from .conf import MIN_MINOR_VERSION, app_settings
-from .encoding import (  # noqa: F401  (quote, where_eq: public helpers kept here too)
+from .. import __version__
+from ..conf import app_settings, effective_minor_version
+from ..exceptions import AuthenticationFailed, NetworkError, ReconnectRequired, ServerError
+from . import throttle
+from .company import CompanyMixin
+from .faults import ci_get, exception_from_fault, exception_from_response
+from .wire import (
     MAX_REQUEST_ID,
     dumps,
     entity_name,
     entity_path,
-    quote,
     validate_request_id,
-    where_eq,
 )
-from .exceptions import (
-    AuthenticationFailed,
-    NetworkError,
-    ReconnectRequired,
-    ServerError,
-)
-from .faults import ci_get, exception_from_fault, exception_from_response
-
-if TYPE_CHECKING:
-    from .models import Connection
 
 logger = logging.getLogger("qbo_sync.client")
 
@@ -59,7 +52,7 @@ _shared_lock = threading.Lock()
 
 def shared_session() -> requests.Session:
     """One process-wide session, for callers that want to pool connections across
-    clients: ``QBOClient(conn, session=shared_session())``."""
+    clients: ``client_for(conn, session=shared_session())``."""
     global _shared
     with _shared_lock:
         if _shared is None:
@@ -67,13 +60,31 @@ def shared_session() -> requests.Session:
         return _shared
 
 
+class TokenSource(Protocol):
+    """Where a client gets its bearer token, and a fresh one after a 401."""
+
+    def access_token(self) -> str:
+        """A token that is valid now (refreshed first if it is about to expire)."""
+
+    def refresh(self, stale: str) -> str:
+        """A new token after QBO refused ``stale``; raises ``ReconnectRequired`` when the
+        grant is gone."""
+
+
 class QBOClient(CompanyMixin):
     """Calls to one QBO company. Raises ``QBOSyncError`` subclasses on every failure."""
 
     def __init__(
-        self, connection: Connection, *, session: requests.Session | None = None
+        self,
+        realm_id: str,
+        tokens: TokenSource,
+        *,
+        minor_version: int | None = None,
+        session: requests.Session | None = None,
     ) -> None:
-        self.connection = connection
+        self.realm_id = realm_id
+        self.tokens = tokens
+        self.minor_version = effective_minor_version(minor_version)
         self._own_session = session is None
         self.session = session or requests.Session()
 
@@ -226,19 +237,13 @@ class QBOClient(CompanyMixin):
 
     # HTTP -----------------------------------------------------------------------------------
 
-    @property
-    def minor_version(self) -> int:
-        # Values below 75 are ignored by QBO since 2025-08-01 (§2.3).
-        configured = self.connection.minor_version or app_settings.MINOR_VERSION
-        return max(int(configured), MIN_MINOR_VERSION)
-
     def _realm(self) -> str:
-        if not self.connection.realm_id:
+        if not self.realm_id:
             raise ReconnectRequired(
                 "This workspace has no QuickBooks company connected.",
                 fix="Connect QuickBooks: Settings → QuickBooks → Connect.",
             )
-        return self.connection.realm_id
+        return self.realm_id
 
     def _call(self, method: str, path: str, **kwargs: Any) -> dict:
         return self._request(method, path, **kwargs)[0]
@@ -255,8 +260,6 @@ class QBOClient(CompanyMixin):
         request_id_limit: int = MAX_REQUEST_ID,
     ) -> tuple[dict, str]:
         """Send with the current token; on a 401 refresh once and resend once."""
-        from . import oauth  # imported late: oauth imports models and settings
-
         url = f"{app_settings.endpoints()['api_base']}/v3/company/{self._realm()}/{path}"
         query = {"minorversion": str(self.minor_version), **(params or {})}
         if request_id is not None:
@@ -270,14 +273,13 @@ class QBOClient(CompanyMixin):
 
         # A POST query is a read; every other POST (batch included) may write.
         write = method != "GET" and path != "query"
-        token = oauth.get_access_token(self.connection)
+        token = self.tokens.access_token()
         response = self._send(method, url, query, content_type, data, token, write)
         if response.status_code == 401 and isinstance(
             exception_from_response(response), AuthenticationFailed
         ):
-            # Single-flight across processes lives in oauth; it updates the connection.
-            oauth.refresh_tokens(self.connection, stale_access_token=token)
-            fresh = oauth.get_access_token(self.connection)
+            # Single-flight refresh across processes is the token source's job.
+            fresh = self.tokens.refresh(token)
             response = self._send(method, url, query, content_type, data, fresh, write)
         tid = response.headers.get("intuit_tid", "")
         if response.status_code >= 400:
@@ -319,7 +321,7 @@ class QBOClient(CompanyMixin):
         path = url.split("/v3/company/", 1)[-1]
         started = time.monotonic()
         try:
-            with throttle.budget(self.connection.realm_id, batch=path.startswith("batch")):
+            with throttle.budget(self.realm_id, batch=path.startswith("batch")):
                 response = self.session.request(
                     method, url, params=query, data=data, headers=headers,
                     timeout=tuple(app_settings.TIMEOUT),

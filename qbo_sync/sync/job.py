@@ -1,0 +1,46 @@
+"""What a handler gets and what it may raise besides errors: the contract between the
+engine and the push and pull handlers. Handlers import this module, never the engine."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..models import Connection, SyncJob
+
+
+class Skip(Exception):  # noqa: N818 - a control-flow signal, not an error
+    """Nothing to do (unchanged, draft, already paid in QBO…); the message says why."""
+
+
+class Defer(Exception):  # noqa: N818
+    """Not yet: a dependency is still on its way. Re-run after ``seconds`` without
+    counting an attempt."""
+
+    def __init__(self, message: str, seconds: float = 30,
+                 waiting_for: int | None = None) -> None:
+        super().__init__(message)
+        self.seconds = seconds
+        #: The job this one waits for; when it finishes, this one is woken at once.
+        self.waiting_for = waiting_for
+
+
+@dataclass
+class JobRun:
+    """What a handler gets: the claimed job and everything resolved for it."""
+
+    job: SyncJob
+    connection: Connection
+    obj: Any = None  # the host object (None for pull jobs)
+    adapter: Any = None
+    client: Any = None
+    notes: list[str] = field(default_factory=list)  # shown in Sync Health
+    #: A push's mapping context, built once per run (``push.context.context``).
+    mapping_context: Any = None
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+
+
+Handler = Callable[[JobRun], "str | None"]
