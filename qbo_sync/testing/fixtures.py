@@ -13,8 +13,10 @@ Fixtures:
   the simulator speaks plain http and requests-oauthlib refuses that otherwise.
 - ``qbo_sim_server``: a fresh :class:`Simulator` served over real HTTP on a free port
   (``sim.base_url``), for end-to-end tests.
+- ``qbo_connect``: a factory connecting a workspace to one of ``qbo_simulator``'s
+  companies (``qbo_sync.testing.connections.connect_to_simulator``; needs ``db``).
 - ``qbo_connection``: a connected ``qbo_sync.models.Connection`` for workspace
-  ``"default"`` and the US realm of ``qbo_simulator`` (needs the ``db`` fixture).
+  ``"default"`` and the US realm of ``qbo_simulator``.
 """
 
 from __future__ import annotations
@@ -62,14 +64,14 @@ def _insecure_oauth_transport() -> Iterator[None]:
 def _qbo_settings(base_url: str) -> Iterator[None]:
     """Point ``QBO_SYNC`` at ``base_url`` while the block runs, if Django is set up."""
     try:
-        from django.conf import settings
+        from django.conf import settings  # optional: the plugin also serves non-Django runs
     except ImportError:  # Django not installed: nothing to override
         yield
         return
     if not settings.configured:
         yield
         return
-    from django.test import override_settings
+    from django.test import override_settings  # only once Django is known to be set up
 
     current = dict(getattr(settings, "QBO_SYNC", None) or {})
     overrides = {"ENVIRONMENT": "simulator", "SIMULATOR_URL": base_url}
@@ -115,32 +117,16 @@ def qbo_sim_server() -> Iterator[Any]:
 
 
 @pytest.fixture
-def qbo_connection(db: Any, qbo_simulator: Any) -> Any:
+def qbo_connect(db: Any, qbo_simulator: Any) -> Any:
+    """A factory: ``qbo_connect(realm, workspace="default", **fields)`` connects a
+    workspace to one of ``qbo_simulator``'s companies and returns the ``Connection``."""
+    # Imported here: the plugin loads before Django is set up, and this needs models.
+    from .connections import connect_to_simulator
+
+    return lambda *args, **kwargs: connect_to_simulator(qbo_simulator, *args, **kwargs)
+
+
+@pytest.fixture
+def qbo_connection(qbo_connect: Any) -> Any:
     """A connected ``Connection`` for workspace ``"default"`` ↔ the simulator's US realm."""
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from ..models import KEY_CANARY, Connection
-    from .simulator.companies import US_REALM
-
-    tokens = qbo_simulator.identity.issue_tokens(US_REALM, include_hard_expiry=True)
-    company = next(r for r in qbo_simulator.store.realms() if r["realm_id"] == US_REALM)
-    now = timezone.now()
-    hard = tokens.get("x_refresh_token_hard_expires_in")
-    return Connection.objects.create(
-        workspace="default",
-        realm_id=US_REALM,
-        company_name=company["name"],
-        environment="simulator",
-        status=Connection.Status.CONNECTED,
-        access_token=tokens["access_token"],
-        refresh_token=tokens["refresh_token"],
-        key_canary=KEY_CANARY,
-        access_token_expires_at=now + timedelta(seconds=int(tokens["expires_in"])),
-        refresh_token_expires_at=now
-        + timedelta(seconds=int(tokens["x_refresh_token_expires_in"])),
-        refresh_token_hard_expires_at=now + timedelta(seconds=int(hard)) if hard else None,
-        token_refreshed_at=now,
-        connected_at=now,
-    )
+    return qbo_connect()
