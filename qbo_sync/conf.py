@@ -14,7 +14,7 @@ from django.utils.module_loading import import_string
 
 from .exceptions import ConfigurationError
 
-#: QBO's production and sandbox hosts (reference qbo-api.md §1.1, §2.1).
+#: QBO's production and sandbox hosts (reference docs/qbo-rules.md §1.1, §2.1).
 ENVIRONMENTS: dict[str, dict[str, str]] = {
     "production": {
         "api_base": "https://quickbooks.api.intuit.com",
@@ -98,7 +98,7 @@ DEFAULTS: dict[str, Any] = {
     "CAPABILITIES_MAX_AGE": 86400,
     # Items / tax codes / accounts lists shown in the settings screens, cached seconds.
     "LISTS_CACHE_SECONDS": 3600,
-    # Client-side budget per realm (qbo-api.md §3), kept in this Django cache; use a
+    # Client-side budget per realm (docs/qbo-rules.md §3), kept in this Django cache; use a
     # shared cache (Redis…) so it holds across workers.
     "RATE_LIMIT_ENABLED": True,
     "RATE_LIMIT_CACHE": "default",

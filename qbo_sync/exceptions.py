@@ -14,7 +14,7 @@ MappingError           host data cannot be expressed in QBO; fix the data or a m
 
 Every error carries the QBO fault ``code``, ``message``, ``detail``, ``element``,
 the HTTP ``status_code`` and the ``intuit_tid`` Intuit support asks for, plus a
-``fix``: what the user should do, in words (DESIGN.md invariant 6).
+``fix``: what the user should do, in words (docs/architecture.md, invariant 6).
 """
 
 from __future__ import annotations
@@ -123,7 +123,7 @@ class ServerError(TransientError):
 
 
 class Throttled(TransientError):
-    """429 / 3001: QBO's per-realm limit was reached; wait about 60 s (qbo-api.md §3)."""
+    """429 / 3001: QBO's per-realm limit was reached; wait about 60 s (docs/qbo-rules.md §3)."""
 
 
 # Stale -----------------------------------------------------------------------
@@ -282,7 +282,7 @@ class WebhookPullFailed(QBOSyncError):
     """A verified delivery's pull could not run; the delivery is kept for replay."""
 
 
-#: QBO fault codes → exception class (qbo-api.md §4.2). Codes are matched as
+#: QBO fault codes → exception class (docs/qbo-rules.md §4.2). Codes are matched as
 #: strings without leading zeros ("007001" → "7001"); messages change, codes do not.
 FAULT_CODES: dict[str, type[QBOSyncError]] = {
     "100": AuthenticationFailed,

@@ -1,5 +1,6 @@
 """qbo_sync's own tables. Host rows are referenced by content type + id, never by FK,
-so these migrations never depend on the host's apps (DESIGN.md, "Coupling")."""
+so these migrations never depend on the host's apps (docs/architecture.md, "Coupling
+to the host")."""
 
 from __future__ import annotations
 
@@ -36,13 +37,13 @@ class Connection(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DISCONNECTED)
     status_reason = models.TextField(blank=True)
 
-    # Tokens are opaque strings of 1 KB or more (qbo-api.md §1.4): TEXT, encrypted.
+    # Tokens are opaque strings of 1 KB or more (docs/qbo-rules.md §1.4): TEXT, encrypted.
     access_token = EncryptedTextField(blank=True, default="")
     refresh_token = EncryptedTextField(blank=True, default="")
     key_canary = EncryptedCharField(max_length=64, blank=True, default="")
     access_token_expires_at = models.DateTimeField(null=True, blank=True)
     refresh_token_expires_at = models.DateTimeField(null=True, blank=True)
-    # The refresh-token chain's 5-year cap (qbo-api.md §1.5).
+    # The refresh-token chain's 5-year cap (docs/qbo-rules.md §1.5).
     refresh_token_hard_expires_at = models.DateTimeField(null=True, blank=True)
     token_refreshed_at = models.DateTimeField(null=True, blank=True)
 
@@ -71,7 +72,7 @@ class Connection(models.Model):
     ar_account_name = models.CharField(max_length=255, blank=True)
     minor_version = models.PositiveIntegerField(default=75)
 
-    # Change Data Capture cursor for the pull catch-up (qbo-api.md §6).
+    # Change Data Capture cursor for the pull catch-up (docs/qbo-rules.md §6).
     cdc_cursor = models.DateTimeField(null=True, blank=True)
     # When the running pull started (None: none running). One pull per realm at a time.
     pull_started_at = models.DateTimeField(null=True, blank=True)
@@ -90,7 +91,7 @@ class Connection(models.Model):
         return f"{self.workspace} ↔ {company} ({self.get_status_display()})"
 
     def __repr__(self) -> str:
-        # Never include tokens (DESIGN.md invariant 5).
+        # Never include tokens (docs/architecture.md, invariant 5).
         return f"<Connection {self.workspace!r} realm={self.realm_id!r} status={self.status}>"
 
     @property
@@ -201,14 +202,14 @@ class EntityLink(models.Model):
     connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="links")
     content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, related_name="+")
     object_id = models.CharField(max_length=64)
-    # A contact billed in two currencies needs two QBO customers (qbo-api.md §5.9).
+    # A contact billed in two currencies needs two QBO customers (docs/qbo-rules.md §5.9).
     variant = models.CharField(max_length=16, blank=True, default="")
     qbo_type = models.CharField(max_length=32)
     qbo_id = models.CharField(max_length=32, blank=True)
     sync_token = models.CharField(max_length=32, blank=True)
     doc_number = models.CharField(max_length=32, blank=True)
     content_hash = models.CharField(max_length=64, blank=True)
-    # What we last wrote, to tell an accountant's edit from ours on 5010 (qbo-api.md §5).
+    # What we last wrote, to tell an accountant's edit from ours on 5010 (docs/qbo-rules.md §5).
     last_payload = models.JSONField(default=dict, blank=True)
     qbo_status = models.CharField(max_length=20, blank=True, choices=LinkStatus.choices,
                                   default=LinkStatus.ACTIVE)
@@ -347,7 +348,7 @@ class SettingsChange(models.Model):
 
 
 class SeenEvent(models.Model):
-    """Deduplication keys of webhook events already accepted (qbo-api.md §7.5)."""
+    """Deduplication keys of webhook events already accepted (docs/qbo-rules.md §7.5)."""
 
     key = models.CharField(max_length=255, unique=True)
     realm_id = models.CharField(max_length=32, blank=True)

@@ -1,6 +1,6 @@
 """Host-model signal handlers: decide the intent and write the outbox row, nothing
-else. No QBO call ever happens here (DESIGN.md invariant 4): a save costs at most
-one SELECT for the connection and one INSERT for the job."""
+else. No QBO call ever happens here (docs/architecture.md, invariant 4): a save costs
+at most one SELECT for the connection and one INSERT for the job."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models.signals import post_delete, post_init, post_save
 
 from .adapters import KINDS, get_adapter
-from .models import EntityLink
+from .models import EntityLink, JobAction
 from .sync import outbox
 
 _state = threading.local()
@@ -89,7 +89,7 @@ def _saved(kind: str, sender: Any, instance: Any, created: bool, raw: bool = Fal
     # The next save of this same instance compares against what was just saved.
     _snapshot(kind, sender, instance)
     # One SELECT, shared by the decision and the outbox row; a workspace with no
-    # connection costs nothing more (DESIGN.md invariant 4).
+    # connection costs nothing more (docs/architecture.md, invariant 4).
     conn = outbox.connection_for(adapter.workspace_of(instance))
     if conn is None:
         return
@@ -112,12 +112,13 @@ def decide(kind: str, adapter: Any, instance: Any, before: dict | None, *,
     status = adapter.status_of(instance)
     previous = before.get("status") if before else None
     if status == "void":
-        return "void" if previous not in ("void", "draft", None) or _linked(instance) else None
+        linked = previous not in ("void", "draft", None) or _linked(instance)
+        return JobAction.VOID if linked else None
     if status == "draft" or not adapter.should_sync(instance):
         return None
     if previous in (None, "draft"):
-        return "sync" if _in_scope(adapter, instance, conn) else None
-    return "sync" if edited else None
+        return JobAction.SYNC if _in_scope(adapter, instance, conn) else None
+    return JobAction.SYNC if edited else None
 
 
 def _linked(instance: Any) -> bool:

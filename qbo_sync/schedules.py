@@ -15,7 +15,7 @@ def _specs() -> list[tuple[str, str, int]]:
     return [
         # Catch-up on changes made in QBO (CDC), every POLL_INTERVAL_MINUTES.
         (PULL_ALL, "qbo_sync.tasks.pull_all", int(app_settings.POLL_INTERVAL_MINUTES)),
-        # Due and abandoned sync jobs (DESIGN.md invariant 1).
+        # Due and abandoned sync jobs (docs/architecture.md, invariant 1).
         (SWEEP, "qbo_sync.tasks.sweep", int(app_settings.SWEEP_INTERVAL_MINUTES)),
     ]
 

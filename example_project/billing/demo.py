@@ -122,7 +122,7 @@ class DemoBuilder:
 
     def _name(self, country: str, taken: set[str]) -> tuple[str, str]:
         """(display name, company name); unique per workspace, ignoring case, because
-        QuickBooks display names are unique (qbo-api.md §5.1)."""
+        QuickBooks display names are unique (docs/qbo-rules.md §5.1)."""
         rng = self.rng
         if rng.random() < 0.75:
             suffixes = words.COUNTRY_STYLE[country][0]

@@ -36,7 +36,7 @@ def tax_rate_key(rate: Decimal | int | str) -> str:
 
 def line_amount(line: PricedLine) -> Decimal:
     """Quantity × unit price, rounded to cents: the same rule QuickBooks applies to a
-    line's Amount (qbo-api.md §5.2), so our totals and theirs agree."""
+    line's Amount (docs/qbo-rules.md §5.2), so our totals and theirs agree."""
     return to_cents(Decimal(line.quantity) * Decimal(line.unit_price))
 
 

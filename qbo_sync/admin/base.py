@@ -2,7 +2,7 @@
 
 Django's model permissions say *what* a staff user may do; the host's
 ``QBO_SYNC["PERMISSION_CHECK"]`` says *which workspaces* they may do it in
-(DESIGN.md invariant 8: no workspace sees another's data). Superusers see everything.
+(docs/architecture.md, invariant 8: no workspace sees another's data). Superusers see everything.
 """
 
 from __future__ import annotations

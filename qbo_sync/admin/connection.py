@@ -126,7 +126,7 @@ class ConnectionAdmin(ScopedAdmin):
 
     @admin.display(description="Reconnect needed by (5-year limit)")
     def hard_expiry(self, conn: Connection) -> str:
-        # qbo-api.md §1.5: the refresh-token chain ends 5 years after the first grant.
+        # docs/qbo-rules.md §1.5: the refresh-token chain ends 5 years after the first grant.
         return display.expires_in(conn.refresh_token_hard_expires_at)
 
     @admin.display(description="Missing settings")

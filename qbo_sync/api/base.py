@@ -1,5 +1,5 @@
 """Shared parts of the API views: the workspace's connection, and errors that always
-say what went wrong and what to do (DESIGN.md invariant 6)."""
+say what went wrong and what to do (docs/architecture.md, invariant 6)."""
 
 from __future__ import annotations
 

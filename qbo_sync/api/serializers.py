@@ -1,5 +1,5 @@
 """Request and response shapes of the QuickBooks API. Nothing here ever carries a
-token (DESIGN.md invariant 5)."""
+token (docs/architecture.md, invariant 5)."""
 
 from __future__ import annotations
 

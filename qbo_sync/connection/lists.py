@@ -1,7 +1,7 @@
 """Items, tax codes and accounts loaded live from QBO for the settings screens.
 
 The lists are cached on the connection (``Connection.lists_cache``) for
-``QBO_SYNC["LISTS_CACHE_SECONDS"]``: reads are metered (qbo-api.md §3), and the
+``QBO_SYNC["LISTS_CACHE_SECONDS"]``: reads are metered (docs/qbo-rules.md §3), and the
 admin and API forms ask for them on every page view.
 """
 
@@ -17,18 +17,18 @@ from ..models import Connection
 from ..qbo.capabilities import Capabilities
 from .clients import client_for
 
-#: US Automated Sales Tax lines take the pseudo-codes TAX / NON (qbo-api.md §5.2, §5.8).
+#: US Automated Sales Tax lines take the pseudo-codes TAX / NON (docs/qbo-rules.md §5.2, §5.8).
 US_PSEUDO_CODES = (
     {"id": "TAX", "name": "TAX", "description": "Taxable (automated sales tax)"},
     {"id": "NON", "name": "NON", "description": "Not taxable"},
 )
-#: Accounts a payment or refund may be deposited to (qbo-api.md §5.3, §5.5).
+#: Accounts a payment or refund may be deposited to (docs/qbo-rules.md §5.3, §5.5).
 DEPOSIT_ACCOUNT_TYPES = ("Bank", "Other Current Asset")
 
 
 def capabilities_of(connection: Connection, client: Any = None) -> Capabilities:
     """The company's capabilities, read from QBO when never fetched or older than
-    ``CAPABILITIES_MAX_AGE`` (CompanyInfo/Preferences, qbo-api.md §5.9)."""
+    ``CAPABILITIES_MAX_AGE`` (CompanyInfo/Preferences, docs/qbo-rules.md §5.9)."""
     fetched = connection.capabilities_fetched_at
     max_age = timedelta(seconds=int(app_settings.CAPABILITIES_MAX_AGE))
     if connection.capabilities and fetched and timezone.now() - fetched < max_age:
@@ -84,7 +84,7 @@ def load_lists(connection: Connection, *, refresh: bool = False) -> dict[str, An
         ]
     if caps.is_us:
         # Lines in a US company take TAX or NON; offer them first, whether or not the
-        # query returned them (qbo-api.md §5.2, §5.8).
+        # query returned them (docs/qbo-rules.md §5.2, §5.8).
         pseudo = {c["id"] for c in US_PSEUDO_CODES}
         tax_codes = [dict(c) for c in US_PSEUDO_CODES] + [
             c for c in tax_codes if c["id"] not in pseudo]
@@ -119,13 +119,13 @@ def tax_code_choices(lists: dict[str, Any]) -> list[Choice]:
 
 def deposit_account_choices(lists: dict[str, Any]) -> list[Choice]:
     """Bank and Other Current Asset accounts, Undeposited Funds first: QBO's own default
-    for payments (qbo-api.md §5.3, §5.7; found by subtype, its name is localised)."""
+    for payments (docs/qbo-rules.md §5.3, §5.7; found by subtype, its name is localised)."""
     rows = [a for a in lists.get("accounts", []) if a.get("type") in DEPOSIT_ACCOUNT_TYPES]
     rows.sort(key=lambda a: (a.get("subtype") != "UndepositedFunds", a["name"].lower()))
     return [(a["id"], a["name"]) for a in rows]
 
 
 def ar_account_choices(lists: dict[str, Any]) -> list[Choice]:
-    """Accounts Receivable accounts (qbo-api.md §5.7)."""
+    """Accounts Receivable accounts (docs/qbo-rules.md §5.7)."""
     rows = [a for a in lists.get("accounts", []) if a.get("type") == "Accounts Receivable"]
     return [(a["id"], a["name"]) for a in sorted(rows, key=lambda a: a["name"].lower())]

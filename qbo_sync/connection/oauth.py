@@ -1,7 +1,7 @@
 """Connecting a workspace to a QuickBooks company and keeping its tokens fresh.
 
 - :func:`start_connect` / :func:`complete_connect`: the authorize redirect and the
-  callback (qbo-api.md §1.3, §1.4), CSRF-protected by a single-use, expiring
+  callback (docs/qbo-rules.md §1.3, §1.4), CSRF-protected by a single-use, expiring
   :class:`~qbo_sync.models.OAuthState` bound to the user who started it.
 - :func:`get_access_token` / :func:`refresh_tokens`: single-flight refresh across
   processes (a row lock per connection), always with the latest refresh token, which
@@ -9,7 +9,7 @@
 - :func:`disconnect`: revoke and forget the tokens, keep the history (§1.6).
 
 HTTP to Intuit lives in :mod:`qbo_sync.oauth_http`. Tokens are encrypted at rest by
-the model fields and never logged (DESIGN.md invariant 5).
+the model fields and never logged (docs/architecture.md, invariant 5).
 """
 
 from __future__ import annotations
@@ -110,7 +110,7 @@ def _callback_error(params: Mapping, state: str) -> ConnectError:
 
 
 def _check_company(workspace: str, realm_id: str) -> None:
-    """One workspace ↔ one QBO company (DESIGN.md invariant 8)."""
+    """One workspace ↔ one QBO company (docs/architecture.md, invariant 8)."""
     other = (Connection.objects.filter(realm_id=realm_id)
              .exclude(workspace=workspace).exclude(status=Connection.Status.DISCONNECTED)
              .first())
@@ -251,7 +251,7 @@ def refresh_tokens(connection: Connection, *,
     Under a row lock: if another process already refreshed (the stored access token
     differs from ``stale_access_token`` — by default the one ``connection`` holds —
     and is still good), use its tokens. Otherwise refresh with the stored (latest)
-    refresh token and save the rotated one at once (qbo-api.md §1.5).
+    refresh token and save the rotated one at once (docs/qbo-rules.md §1.5).
     ``invalid_grant`` marks the connection as needing reconnect, parks its waiting
     jobs and raises :class:`TokenRefreshFailed`.
     """

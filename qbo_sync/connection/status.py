@@ -19,7 +19,7 @@ REQUIRED = (
     ("default_item_id", "Default Item"),
     ("default_deposit_account_id", "Default Deposit Account"),
 )
-#: Non-US lines must carry a real tax code (qbo-api.md §5.2 "Tax: US vs non-US").
+#: Non-US lines must carry a real tax code (docs/qbo-rules.md §5.2 "Tax: US vs non-US").
 NON_US_REQUIRED = (("default_tax_code_id", "Default Tax Code"),)
 
 
@@ -59,7 +59,7 @@ def _job_brief(job: SyncJob | None) -> dict[str, Any] | None:
 
 def status_summary(connection: Connection | None, *, workspace: str = "") -> dict[str, Any]:
     """Status, company, realm, environment, token countdowns (incl. the 5-year hard
-    expiry, qbo-api.md §1.5), job counts by status, last success / failure and the
+    expiry, docs/qbo-rules.md §1.5), job counts by status, last success / failure and the
     missing required settings. ``connection`` None: the workspace never connected."""
     now = timezone.now()
     workspace = connection.workspace if connection is not None else workspace

@@ -12,7 +12,7 @@ from ..exceptions import MappingError
 from .text import problem
 
 NUMBER_STRATEGIES = ("app", "qbo")
-# XSD GlobalTaxCalculationEnum (qbo-api.md §5.2).
+# XSD GlobalTaxCalculationEnum (docs/qbo-rules.md §5.2).
 GLOBAL_TAX_CALCULATIONS = ("TaxExcluded", "TaxInclusive", "NotApplicable")
 
 _CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
@@ -110,7 +110,7 @@ class MappingContext:
         """The ISO code to send as ``CurrencyRef`` for a record in ``code``.
 
         ``None`` when the company is not multicurrency (QBO ignores or rejects the
-        field then, qbo-api.md §5.9). Raises :class:`MappingError` for a currency the
+        field then, docs/qbo-rules.md §5.9). Raises :class:`MappingError` for a currency the
         company cannot book. ``what`` names the record in the message.
         """
         code = (code or "").strip().upper() or self.home_currency

@@ -1,4 +1,4 @@
-"""Contact → QBO Customer (qbo-api.md §5.1)."""
+"""Contact → QBO Customer (docs/qbo-rules.md §5.1)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ DISPLAY_NAME_MAX = 500
 COMPANY_NAME_MAX = 100
 EMAIL_MAX = 100
 PHONE_MAX = 30
-# PhysicalAddress limits (qbo-api.md §5.1).
+# PhysicalAddress limits (docs/qbo-rules.md §5.1).
 ADDRESS_LIMITS = {
     "Line1": 500,
     "Line2": 500,
@@ -53,7 +53,7 @@ def customer_display_name(contact: ContactData) -> str:
 def customer_display_name_variant(name: str, currency: str) -> str:
     """The DisplayName of a second QBO customer for the same contact in another
     currency, e.g. "Acme Ltd (EUR)". A customer's currency is fixed once set, and
-    DisplayName must be unique (qbo-api.md §5.9, §5.1)."""
+    DisplayName must be unique (docs/qbo-rules.md §5.9, §5.1)."""
     suffix = f" ({currency.strip().upper()})"
     base = clip(clean_name(name), DISPLAY_NAME_MAX - len(suffix))
     return f"{base}{suffix}"
@@ -146,7 +146,7 @@ def customer_payload(
     return payload
 
 
-# CurrencyRef is write-on-create (qbo-api.md §5.1): a change needs a new customer.
+# CurrencyRef is write-on-create (docs/qbo-rules.md §5.1): a change needs a new customer.
 _NOT_UPDATABLE = frozenset({"CurrencyRef"})
 
 
@@ -166,7 +166,7 @@ def customer_sparse_update(
     """A sparse update body with only the fields that changed, or ``None``.
 
     ``current`` and ``previous`` are :func:`customer_payload` results. A sparse update
-    leaves omitted fields alone (qbo-api.md §5), so a field the contact no longer has
+    leaves omitted fields alone (docs/qbo-rules.md §5), so a field the contact no longer has
     is sent blank to clear it. ``CurrencyRef`` is never sent: it cannot change.
     """
     changes: dict[str, Any] = {}

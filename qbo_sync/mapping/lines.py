@@ -1,5 +1,5 @@
 """Host lines → QBO sales lines, shared by Invoice, CreditMemo and RefundReceipt
-(qbo-api.md §5.2 "Line types"; §5.4 and §5.5 use the same shapes)."""
+(docs/qbo-rules.md §5.2 "Line types"; §5.4 and §5.5 use the same shapes)."""
 
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ def _lookup_tax(tax_map: Mapping[str, str], key: str) -> str | None:
 
 
 def resolve_tax_code(line: LineData, ctx: MappingContext) -> str:
-    """The line's ``TaxCodeRef`` value (qbo-api.md §5.2 "Tax: US vs non-US").
+    """The line's ``TaxCodeRef`` value (docs/qbo-rules.md §5.2 "Tax: US vs non-US").
 
     US (AST): the pseudo-code ``TAX`` or ``NON``: the tax mapping if there is one,
     else ``NON`` for an empty or zero rate and ``TAX`` for any other rate.
@@ -87,7 +87,7 @@ def resolve_tax_code(line: LineData, ctx: MappingContext) -> str:
         return mapped
     if ctx.default_tax_code_id:
         return ctx.default_tax_code_id
-    # Every non-US line needs a real code, or QBO answers 6000 (qbo-api.md §5.2).
+    # Every non-US line needs a real code, or QBO answers 6000 (docs/qbo-rules.md §5.2).
     if key:
         raise problem(
             MappingError, f"Tax rate {key} is not mapped", "Settings → Tax mappings"
@@ -112,7 +112,7 @@ def sales_lines(
     amount-based ``DiscountLineDetail`` line for the sum of the per-line discounts.
 
     Discounts never change a line's ``Amount``: Amount must equal
-    round(Qty × UnitPrice, 2) or QBO answers 6070 (qbo-api.md §4.2).
+    round(Qty × UnitPrice, 2) or QBO answers 6070 (docs/qbo-rules.md §4.2).
     Expects data that passed the preflight checks.
     """
     result: list[dict[str, Any]] = []

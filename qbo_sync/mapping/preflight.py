@@ -156,7 +156,7 @@ def _sales_problems(
             )
         )
     if not lines:
-        # QBO: "Required parameter Line is missing" (2020, qbo-api.md §4.2).
+        # QBO: "Required parameter Line is missing" (2020, docs/qbo-rules.md §4.2).
         problems.append(problem(MappingError, f"{what} has no lines", "add at least one line"))
         return problems
     line_problems = _line_problems(lines, ctx, what)
@@ -167,7 +167,7 @@ def _sales_problems(
         problems.append(problem(MappingError, f"{what} has line discounts", DISCOUNT_FIX))
     total = lines_total(lines)
     if total < 0:
-        # Negative totals are a business validation error (6000, qbo-api.md §4.2).
+        # Negative totals are a business validation error (6000, docs/qbo-rules.md §4.2).
         problems.append(
             problem(
                 MappingError,
@@ -201,7 +201,7 @@ def refund_problems(refund: RefundData, ctx: MappingContext) -> Problems:
         what=what, number=refund.number, contact_key=refund.contact_key,
         currency=refund.currency, lines=refund.lines, ctx=ctx,
     )
-    # DepositToAccountRef is required on a RefundReceipt (qbo-api.md §5.5).
+    # DepositToAccountRef is required on a RefundReceipt (docs/qbo-rules.md §5.5).
     if not ctx.default_deposit_account_id:
         problems.insert(0, deposit_account_missing())
     return problems
@@ -215,7 +215,7 @@ def payment_problems(
     payment: PaymentData, ctx: MappingContext, *, invoice_currency: str | None = None
 ) -> Problems:
     """``invoice_currency``: the linked invoice's currency, when known, since a payment
-    must be in its invoice's currency (qbo-api.md §5.3)."""
+    must be in its invoice's currency (docs/qbo-rules.md §5.3)."""
     what = describe("Payment", "", payment.key)
     problems: Problems = []
     if not ctx.default_deposit_account_id:

@@ -13,7 +13,7 @@ from ..exceptions import ConfigurationError, MappingError, QBOSyncError
 E = TypeVar("E", bound=QBOSyncError)
 
 CENT = Decimal("0.01")
-# Amounts are "at most 15 digits in 10.5 format" (qbo-api.md §5, general rules).
+# Amounts are "at most 15 digits in 10.5 format" (docs/qbo-rules.md §5, general rules).
 MAX_INTEGER_DIGITS = 10
 MAX_DECIMAL_PLACES = 5
 
@@ -58,7 +58,7 @@ def single_line(value: str) -> str:
 
 
 def clean_name(value: str) -> str:
-    """A QBO name: no colon, tab or newline (qbo-api.md §5.1), trimmed, single-spaced.
+    """A QBO name: no colon, tab or newline (docs/qbo-rules.md §5.1), trimmed, single-spaced.
 
     A colon separates parent and child in ``FullyQualifiedName``, so "Acme: London"
     becomes "Acme - London"; empty pieces are dropped ("Acme:" → "Acme").
@@ -89,7 +89,7 @@ def as_decimal(value: object) -> Decimal | None:
 
 def round_money(value: Decimal) -> Decimal:
     """Round to cents, half away from zero: QBO's own rule for line amounts
-    (qbo-api.md §4.2 code 6070)."""
+    (docs/qbo-rules.md §4.2 code 6070)."""
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 

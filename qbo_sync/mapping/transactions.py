@@ -1,4 +1,4 @@
-"""Invoice, CreditMemo, RefundReceipt and Payment payloads (qbo-api.md §5.2–§5.5).
+"""Invoice, CreditMemo, RefundReceipt and Payment payloads (docs/qbo-rules.md §5.2–§5.5).
 
 Every builder runs the preflight checks first and raises the combined problem
 (``MappingError`` / ``ConfigurationError``) before producing anything.

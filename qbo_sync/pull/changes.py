@@ -1,7 +1,7 @@
 """What changed in QBO since the cursor: CDC, or paged queries when CDC can't answer
-(qbo-api.md §6, §8).
+(docs/qbo-rules.md §6, §8).
 
-Reads are metered (qbo-api.md §3), so a normal cycle is one CDC call for Payment and
+Reads are metered (docs/qbo-rules.md §3), so a normal cycle is one CDC call for Payment and
 Invoice together, whatever the number of open invoices.
 """
 
@@ -21,12 +21,12 @@ logger = logging.getLogger("qbo_sync.pull")
 #: Entities the pull reads. Payments first: recording a payment can settle an invoice.
 ENTITIES = ("Payment", "Invoice")
 #: Every window starts this much before the cursor, for clock skew and late commits
-#: (qbo-api.md §6: "always overlap the window by a few minutes").
+#: (docs/qbo-rules.md §6: "always overlap the window by a few minutes").
 OVERLAP = timedelta(minutes=5)
-#: CDC answers for at most 30 days back (qbo-api.md §6); keep a margin from the edge.
+#: CDC answers for at most 30 days back (docs/qbo-rules.md §6); keep a margin from the edge.
 CDC_WINDOW = timedelta(days=30)
 CDC_MARGIN = timedelta(hours=1)
-#: At most 1000 objects per CDC answer, all entities together (qbo-api.md §6).
+#: At most 1000 objects per CDC answer, all entities together (docs/qbo-rules.md §6).
 CDC_CAP = 1000
 
 

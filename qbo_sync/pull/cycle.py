@@ -1,9 +1,9 @@
 """Pull from QBO: payments recorded in QuickBooks, and invoices paid, voided or deleted
-there, come back to the host (DESIGN.md data flow, qbo-api.md §6, §7).
+there, come back to the host (docs/architecture.md data flow, docs/qbo-rules.md §6, §7).
 
 A cycle for one connection:
 
-1. take the realm's pull lock (one pull per company at a time, qbo-api.md §7.5);
+1. take the realm's pull lock (one pull per company at a time, docs/qbo-rules.md §7.5);
 2. read what changed since ``Connection.cdc_cursor`` (minus an overlap): one CDC call for
    Payment and Invoice, paged when the 1000-object cap is hit, paged queries when the
    cursor is older than CDC's 30 days (:mod:`.pull_changes`);
@@ -14,7 +14,7 @@ A cycle for one connection:
 5. move the cursor to the cycle's start.
 
 The number of QBO calls per cycle depends on how much changed, never on how many
-invoices are open (reads are metered, qbo-api.md §3).
+invoices are open (reads are metered, docs/qbo-rules.md §3).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""One pull at a time per QBO company (qbo-api.md §7.5: process changes linearly per
+"""One pull at a time per QBO company (docs/qbo-rules.md §7.5: process changes linearly per
 realm).
 
 The lock is ``Connection.pull_started_at``, taken with a conditional UPDATE, so it holds

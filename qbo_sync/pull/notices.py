@@ -1,5 +1,5 @@
 """Webhook envelopes: verify the signature and read both payload formats into one
-shape (qbo-api.md §7.2–§7.5). No Django views and no QBO calls here."""
+shape (docs/qbo-rules.md §7.2–§7.5). No Django views and no QBO calls here."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Contacts → QBO customers (qbo-api.md §5.1): create once, sparse updates, 6240."""
+"""Contacts → QBO customers (docs/qbo-rules.md §5.1): create once, sparse updates, 6240."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def sync_customer(run: JobRun, contact: Any, *, currency: str = "",
     own = (data.currency or ctx.home_currency).upper()
     if currency and ctx.multicurrency and currency.upper() != own:
         # A customer's currency is fixed, so another currency needs another customer
-        # (qbo-api.md §5.9).
+        # (docs/qbo-rules.md §5.9).
         variant = currency.upper()
         name = mapping.customer_display_name_variant(name, variant)
         data = replace(data, currency=variant)
@@ -52,7 +52,7 @@ def sync_customer(run: JobRun, contact: Any, *, currency: str = "",
     try:
         obj = create_once(run, link, "Customer", payload, probe)
     except DuplicateNameError as err:
-        # qbo-api.md §5.1: on 6240 look the name up and link when it is the same person.
+        # docs/qbo-rules.md §5.1: on 6240 look the name up and link when it is the same person.
         obj = _link_same_email(run, probe(), data.email)
         if obj is None:
             raise _duplicate_name(err, name, data.email) from err

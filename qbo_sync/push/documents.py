@@ -150,7 +150,7 @@ def _dependency(run: JobRun, kind: str, obj: Any, fn: Callable[[Any], str]) -> s
 
 def push_payment(run: JobRun) -> str | None:
     """A QBO Payment applied to its invoice (LinkedTxn), deposited to the Default
-    Deposit Account (qbo-api.md §5.3)."""
+    Deposit Account (docs/qbo-rules.md §5.3)."""
     pay, adapter, conn = run.obj, run.adapter, run.connection
     run.job.action = JobAction.SYNC_PAYMENT
     data = adapter.to_data(pay)
@@ -221,13 +221,13 @@ def _push_sales_doc(run: JobRun, entity: str, kind: str, build: Callable,
 
 
 def push_credit_memo(run: JobRun) -> str:
-    """A CreditMemo (qbo-api.md §5.4)."""
+    """A CreditMemo (docs/qbo-rules.md §5.4)."""
     return _push_sales_doc(run, "CreditMemo", "credit_memo", mapping.credit_memo_payload,
                            mapping.credit_memo_problems)
 
 
 def push_refund(run: JobRun) -> str:
-    """A RefundReceipt paid out of the Default Deposit Account (qbo-api.md §5.5)."""
+    """A RefundReceipt paid out of the Default Deposit Account (docs/qbo-rules.md §5.5)."""
     return _push_sales_doc(run, "RefundReceipt", "refund", mapping.refund_receipt_payload,
                            mapping.refund_problems)
 

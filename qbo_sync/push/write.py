@@ -2,8 +2,9 @@
 updates of transactions, and the bookkeeping Sync Health shows.
 
 Creates carry a deterministic ``requestid`` and, after an ambiguous failure, look in
-QBO before creating again (DESIGN.md invariant 2, qbo-api.md §2.4). Updates re-read the
-record and refuse to overwrite an accountant's edit of a field we own (invariant 3).
+QBO before creating again (docs/architecture.md, invariant 2; docs/qbo-rules.md §2.4).
+Updates re-read the record and refuse to overwrite an accountant's edit of a field we
+own (invariant 3).
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def create_once(run: JobRun, link: EntityLink, entity: str, payload: dict,
                 return found
         return run.client.create(entity, payload, request_id=rid)
     except DuplicateRequestError:
-        # 600: QBO did this write before (qbo-api.md §2.4). Find it.
+        # 600: QBO did this write before (docs/qbo-rules.md §2.4). Find it.
         found = probe()
         if found:
             return found
@@ -92,7 +93,7 @@ def find_by_marker(run: JobRun, entity: str, where: str, mark: str) -> dict | No
 
 def update_transaction(run: JobRun, link: EntityLink, entity: str, payload: dict, *,
                        paid_guard: bool = False) -> str:
-    """Full update (the whole Line set, qbo-api.md §5) after checking that QBO still
+    """Full update (the whole Line set, docs/qbo-rules.md §5) after checking that QBO still
     holds what we last wrote; 5010 means re-read and retry once."""
     if link.content_hash == mapping.content_hash(payload):
         raise Skip("No change since the last sync.")
@@ -108,7 +109,7 @@ def update_transaction(run: JobRun, link: EntityLink, entity: str, payload: dict
         body = {**payload, "Id": link.qbo_id, "SyncToken": current["SyncToken"]}
         if "DocNumber" not in body and current.get("DocNumber"):
             # "QuickBooks numbers" strategy: a full update clears what it omits
-            # (qbo-api.md §5), so keep the number QBO gave the record.
+            # (docs/qbo-rules.md §5), so keep the number QBO gave the record.
             body["DocNumber"] = current["DocNumber"]
         try:
             obj = run.client.update(entity, body, sparse=False, request_id=request_id(

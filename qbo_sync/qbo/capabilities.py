@@ -1,4 +1,4 @@
-"""What a QBO company can do, read from CompanyInfo and Preferences (qbo-api.md §5.9).
+"""What a QBO company can do, read from CompanyInfo and Preferences (docs/qbo-rules.md §5.9).
 
 Mapping decides US vs non-US tax, currencies and DocNumber handling from this, so it
 is fetched once at connect time and stored in ``Connection.capabilities``.
@@ -11,7 +11,7 @@ from typing import Any
 
 from .faults import ci_get
 
-# CompanyInfo address countries became ISO alpha-3 in 2025 (qbo-api.md §2.5); the
+# CompanyInfo address countries became ISO alpha-3 in 2025 (docs/qbo-rules.md §2.5); the
 # top-level Country is alpha-2. Normalise the common ones so `is_us` never misfires.
 _ALPHA3 = {
     "USA": "US", "GBR": "GB", "CAN": "CA", "AUS": "AU", "IND": "IN", "FRA": "FR",

@@ -1,4 +1,4 @@
-"""``QBOClient``: HTTP access to one QBO company (qbo-api.md §2, §3, §4, §6, §8).
+"""``QBOClient``: HTTP access to one QBO company (docs/qbo-rules.md §2, §3, §4, §6, §8).
 
 One client serves one QBO company (realm). It knows nothing of the database: it is
 given the realm id and a :class:`TokenSource` (``qbo_sync.connection.clients.client_for``

@@ -1,4 +1,4 @@
-"""Turn QBO error responses into typed exceptions (qbo-api.md §3, §4).
+"""Turn QBO error responses into typed exceptions (docs/qbo-rules.md §3, §4).
 
 QBO answers errors in several shapes, and all of them reach us:
 

@@ -1,8 +1,8 @@
-"""HTTP calls to Intuit's OAuth endpoints (qbo-api.md §1.4, §1.6), through
+"""HTTP calls to Intuit's OAuth endpoints (docs/qbo-rules.md §1.4, §1.6), through
 requests-oauthlib, with Intuit's errors turned into qbo_sync exceptions.
 
 Nothing here touches the database; :mod:`qbo_sync.oauth` decides what to store.
-Tokens never reach a log line, an exception message or a traceback (DESIGN.md
+Tokens never reach a log line, an exception message or a traceback (docs/architecture.md,
 invariant 5).
 """
 

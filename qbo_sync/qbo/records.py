@@ -26,7 +26,7 @@ def balance(invoice: dict) -> Decimal:
 
 
 def is_deleted(obj: dict) -> bool:
-    return str(obj.get("status", "")).lower() == "deleted"  # qbo-api.md §6
+    return str(obj.get("status", "")).lower() == "deleted"  # docs/qbo-rules.md §6
 
 
 def is_void(invoice: dict) -> bool:
@@ -39,7 +39,7 @@ def is_void(invoice: dict) -> bool:
 
 def applied_to(payment: dict, invoice_id: str) -> Decimal:
     """What ``payment`` applies to ``invoice_id``: the sum of its lines linking it
-    (qbo-api.md §5.3); one payment may be split over several invoices."""
+    (docs/qbo-rules.md §5.3); one payment may be split over several invoices."""
     total = ZERO
     for line in payment.get("Line") or []:
         for linked in line.get("LinkedTxn") or []:

@@ -1,7 +1,7 @@
 """A per-realm call budget shared by every worker that shares Django's cache.
 
 QBO allows 500 requests a minute and 10 in flight per realm, and 40 batch calls a
-minute (qbo-api.md §3). We stay under that on our side with fixed one-minute windows
+minute (docs/qbo-rules.md §3). We stay under that on our side with fixed one-minute windows
 and an in-flight counter kept in ``caches[QBO_SYNC["RATE_LIMIT_CACHE"]]``. With a
 shared cache (Redis, Memcached, the database cache) the budget holds across all
 workers; with the per-process LocMemCache it holds per process only.

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-MAX_REQUEST_ID = 50  # qbo-api.md §2.4
+MAX_REQUEST_ID = 50  # docs/qbo-rules.md §2.4
 
 # Path segments are lower-case, query and response names PascalCase (§2.1, §8).
 _ENTITY_NAMES = {
@@ -37,7 +37,7 @@ def entity_path(entity: str) -> str:
 
 
 def quote(value: Any) -> str:
-    """A single-quoted query literal: ``O'Brien`` → ``'O\\'Brien'`` (qbo-api.md §8).
+    """A single-quoted query literal: ``O'Brien`` → ``'O\\'Brien'`` (docs/qbo-rules.md §8).
 
     Backslash and apostrophe are escaped with a backslash. Control characters (tab,
     newline, …) are rejected with ``ValueError``: the query language has no escape for

@@ -188,7 +188,7 @@ def _fail(job: SyncJob, attempt: SyncAttempt, started: float, err: QBOSyncError,
 
 def backoff(attempts: int, err: QBOSyncError | None = None) -> float:
     """Seconds before the next automatic try: BASE_DELAY × 2^(n-1) with ±10 % jitter.
-    A 429 waits at least 60 s (qbo-api.md §3)."""
+    A 429 waits at least 60 s (docs/qbo-rules.md §3)."""
     base = float(app_settings.RETRY["BASE_DELAY"])
     delay = base * (2 ** max(attempts - 1, 0))
     if isinstance(err, Throttled):

@@ -106,7 +106,7 @@ def sync_history(workspace: str, kind: str, since: str | date | None = None,
 
 def _candidates(run: HistoricalRun, adapter: Any) -> list[Any]:
     """Primary keys of the workspace's objects in push order. Invoices go oldest first: QBO asks for
-    history to be created chronologically so A/R and auto-apply behave (qbo-api.md §5.2)."""
+    history to be created chronologically so A/R and auto-apply behave (docs/qbo-rules.md §5.2)."""
     workspace = run.connection.workspace
     rows = []
     for obj in adapter.objects_for(workspace).order_by("pk").iterator(chunk_size=500):

@@ -39,7 +39,7 @@ def start_create(link: EntityLink) -> bool:
     """Mark the link "creating" unless another worker is creating it right now.
 
     The mark stays after an ambiguous failure (timeout, 5xx, lost response), so the
-    next attempt knows to look in QBO before creating again (DESIGN.md invariant 2).
+    next attempt knows to look in QBO before creating again (docs/architecture.md, invariant 2).
     Returns False when someone else holds a fresh mark.
     """
     lease = timezone.now() - timedelta(seconds=int(app_settings.JOB_LEASE_SECONDS))
@@ -67,7 +67,7 @@ def record_write(link: EntityLink, obj: dict, payload: dict, *,
     link.last_synced_at = timezone.now()
     rate = obj.get("ExchangeRate")
     if rate not in (None, ""):
-        # Home units per foreign unit, as QBO applied it (qbo-api.md §5.9).
+        # Home units per foreign unit, as QBO applied it (docs/qbo-rules.md §5.9).
         link.exchange_rate = Decimal(str(rate))
         link.exchange_rate_source = "quickbooks"
         link.exchange_rate_at = link.last_synced_at

@@ -17,18 +17,18 @@ from django.utils import timezone
 from ..adapters import get_adapter
 from ..conf import app_settings
 from ..exceptions import ReconnectRequired, TransientError
-from ..models import Connection, SyncJob
+from ..models import Connection, JobAction, SyncJob
 from .queue import queue_task
 
 logger = logging.getLogger("qbo_sync.outbox")
 
 #: Job action per entity when the intent is "make QBO match the host".
 PUSH_ACTIONS = {
-    "contact": "sync",
-    "invoice": "sync",
-    "payment": "sync_payment",
-    "credit_memo": "credit_memo",
-    "refund": "refund",
+    "contact": JobAction.SYNC,
+    "invoice": JobAction.SYNC,
+    "payment": JobAction.SYNC_PAYMENT,
+    "credit_memo": JobAction.CREDIT_MEMO,
+    "refund": JobAction.REFUND,
 }
 
 
@@ -97,14 +97,14 @@ def _join(waiting: SyncJob, action: str) -> bool:
     The UPDATE, not a plain read, is what makes this safe: it locks the row until the
     caller's transaction commits, so a worker cannot claim the job and read the object
     before this change is visible. If a worker claimed it first, nothing is updated
-    and the caller writes a new job instead (nothing is lost, DESIGN.md invariant 1).
+    and the caller writes a new job instead (nothing is lost, docs/architecture.md, invariant 1).
     """
     fields: dict[str, Any] = {"updated_at": timezone.now()}
-    if action == "void":
-        fields["action"] = "void"
+    if action == JobAction.VOID:
+        fields["action"] = JobAction.VOID
     joined = SyncJob.objects.filter(pk=waiting.pk, status=waiting.status).update(**fields)
-    if joined and action == "void":
-        waiting.action = "void"
+    if joined and action == JobAction.VOID:
+        waiting.action = JobAction.VOID
     return bool(joined)
 
 

@@ -13,7 +13,7 @@ from .. import money
 from .lines import PricedLine, TotalsMixin, money_field
 from .workspace import Contact, Workspace
 
-#: QuickBooks keeps at most 21 characters of a document number (qbo-api.md §5.2).
+#: QuickBooks keeps at most 21 characters of a document number (docs/qbo-rules.md §5.2).
 NUMBER_MAX_LENGTH = 21
 
 
