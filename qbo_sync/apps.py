@@ -8,6 +8,7 @@ class QBOSyncConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import checks, receivers  # noqa: F401  (checks registers itself)
+        # Here, not at the top: both need the app registry, which is ready only now.
+        from . import checks, receivers  # noqa: F401  (importing checks registers them)
 
         receivers.connect()
