@@ -16,7 +16,7 @@ from qbo_sync.conf import app_settings
 from qbo_sync.schedules import install_schedules
 from qbo_sync.testing.simulator.companies import US_REALM
 
-from .test_pull_support import host_contact, linked_invoice, qbo_customer  # noqa: F401
+from .pull.support import host_contact, linked_invoice, qbo_customer  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 

@@ -18,7 +18,7 @@ from qbo_sync.models import Connection, EntityLink, SyncJob
 from qbo_sync.pull.cycle import pull_connection
 from qbo_sync.testing.simulator.companies import US_REALM
 
-from .test_pull_support import (  # noqa: F401 - fixtures
+from .support import (  # noqa: F401 - fixtures
     api_calls,
     host_contact,
     linked_invoice,

@@ -22,8 +22,8 @@ from qbo_sync.exceptions import ConfigurationError, ReconnectRequired, TokenRefr
 from qbo_sync.models import KEY_CANARY, Connection, EntityLink, OAuthState, SyncJob
 from qbo_sync.testing.simulator.companies import UK_REALM, US_REALM
 
-from .oauth_sim import click_through, query
-from .oauth_sim import sim as _sim_fixture
+from ..oauth_sim import click_through, query
+from ..oauth_sim import sim as _sim_fixture
 
 sim = _sim_fixture  # the shared fixture, used by name
 

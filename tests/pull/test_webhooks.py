@@ -19,7 +19,7 @@ from qbo_sync.pull.webhooks import replay_event
 from qbo_sync.testing.simulator.companies import US_REALM
 from qbo_sync.testing.simulator.webhooks import sign
 
-from .test_pull_support import (  # noqa: F401 - fixtures
+from .support import (  # noqa: F401 - fixtures
     api_calls,
     host_contact,
     linked_invoice,
