@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 from qbo_sync.models import HistoricalRun, SyncAttempt, SyncJob
 from qbo_sync.testing.simulator.companies import UK_REALM
 
-from ..qbo_setup import connect_realm, contact, people, workspaces
+from ..support import connect_realm, contact, people, workspaces
 
 BASE = "/api/v3/integrations/quickbooks/"
 

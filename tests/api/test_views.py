@@ -13,7 +13,7 @@ from qbo_sync.models import Connection, ItemMapping, OAuthState, SettingsChange
 from qbo_sync.testing.simulator.companies import UK_REALM, US_REALM
 
 from ..oauth_sim import click_through, query
-from ..qbo_setup import connect_realm, people, workspaces
+from ..support import connect_realm, people, workspaces
 
 BASE = "/api/v3/integrations/quickbooks/"
 

@@ -17,7 +17,7 @@ from qbo_sync.connection.lists import (
 from qbo_sync.models import Connection
 from qbo_sync.testing.simulator.companies import UK_REALM
 
-from ..qbo_setup import connect_realm
+from ..support import connect_realm
 
 
 def _api_calls(sim: Any) -> int:

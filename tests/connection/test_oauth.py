@@ -23,9 +23,6 @@ from qbo_sync.models import KEY_CANARY, Connection, EntityLink, OAuthState, Sync
 from qbo_sync.testing.simulator.companies import UK_REALM, US_REALM
 
 from ..oauth_sim import click_through, query
-from ..oauth_sim import sim as _sim_fixture
-
-sim = _sim_fixture  # the shared fixture, used by name
 
 REDIRECT = "http://testserver/qbo/callback/"
 

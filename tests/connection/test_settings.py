@@ -14,7 +14,7 @@ from qbo_sync.exceptions import ConfigurationError, SettingsError
 from qbo_sync.models import Connection, ItemMapping, SettingsChange, SyncJob, TaxMapping
 from qbo_sync.testing.simulator.companies import UK_REALM
 
-from ..qbo_setup import connect_realm
+from ..support import connect_realm
 
 
 @pytest.fixture
