@@ -62,7 +62,7 @@ class World:
         self.open = 0
 
     def grow_to(self, size: int) -> None:
-        from tests.test_pull_support import many_linked_invoices
+        from tests.pull.support import many_linked_invoices
 
         if size > self.open:
             self.sim.clock.advance(-3600)  # the open invoices were last changed earlier
@@ -71,7 +71,7 @@ class World:
             self.open = size
 
     def one_to_pay(self):
-        from tests.test_pull_support import linked_invoice
+        from tests.pull.support import linked_invoice
 
         return linked_invoice(self.conn, self.contact, self.customer)
 

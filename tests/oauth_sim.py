@@ -1,44 +1,14 @@
-"""Helpers for the OAuth tests: the simulator fixture they share and a browser stand-in
-that clicks through the simulator's consent page over ``requests``."""
+"""A browser stand-in for the OAuth tests: it clicks through the simulator's consent
+page over ``requests``. (The ``sim`` fixture is in ``tests/connection/conftest.py``.)"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from html.parser import HTMLParser
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
 import requests
 
 from qbo_sync.testing.simulator.companies import US_REALM
-
-BASE_QBO_SYNC = {
-    "CLIENT_ID": "simulator-client-id",
-    "CLIENT_SECRET": "simulator-client-secret",
-    "REDIRECT_URI": None,
-    "WORKSPACE_RESOLVER": "qbo_sync.permissions.default_workspace",
-    "PERMISSION_CHECK": "qbo_sync.permissions.default_permission",
-    "CONNECT_DONE_URL": "/admin/",
-}
-
-
-@pytest.fixture
-def sim(qbo_simulator: Any, settings: Any) -> Iterator[Any]:
-    """``qbo_simulator`` with ``QBO_SYNC`` also set to the default workspace/permission
-    hooks; ``sim.token_calls`` lists the grant types sent to the token endpoint."""
-    settings.QBO_SYNC = {**settings.QBO_SYNC, **BASE_QBO_SYNC}
-    calls: list[str] = []
-    handle = qbo_simulator.identity.handle
-
-    def counting(req: Any) -> Any:
-        if req.path.startswith("/oauth2/v1/tokens/bearer"):
-            calls.append(req.form().get("grant_type", ""))
-        return handle(req)
-
-    qbo_simulator.identity.handle = counting
-    qbo_simulator.token_calls = calls
-    yield qbo_simulator
 
 
 class _FormParser(HTMLParser):

@@ -1,6 +1,5 @@
 """Schedules are installed idempotently; the pull command runs a catch-up now."""
 
-# ruff: noqa: F811 - pytest fixtures imported from test_pull_support are test arguments
 from __future__ import annotations
 
 from decimal import Decimal
@@ -16,7 +15,7 @@ from qbo_sync.conf import app_settings
 from qbo_sync.schedules import install_schedules
 from qbo_sync.testing.simulator.companies import US_REALM
 
-from .test_pull_support import host_contact, linked_invoice, qbo_customer  # noqa: F401
+from .pull.support import linked_invoice
 
 pytestmark = pytest.mark.django_db
 

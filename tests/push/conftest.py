@@ -24,7 +24,7 @@ from example_project.billing.models import (
     RefundLine,
     Workspace,
 )
-from qbo_sync.models import KEY_CANARY, Connection, SyncJob, TaxMapping
+from qbo_sync.models import Connection, SyncJob, TaxMapping
 from qbo_sync.sync import engine
 from qbo_sync.testing.simulator.companies import UK_REALM, US_REALM
 
@@ -45,14 +45,14 @@ def item_ids(sim: Any, realm: str = US_REALM) -> dict[str, str]:
 
 
 @pytest.fixture
-def connected(qbo_simulator, qbo_connection, us_workspace):
+def connected(qbo_simulator, qbo_connect, us_workspace) -> Connection:
     """The "default" workspace connected to the simulator's US company, with the
     default item and deposit account chosen, connected a week ago."""
-    qbo_connection.default_item_id = item_ids(qbo_simulator)["Services"]
-    qbo_connection.default_deposit_account_id = _deposit_id(qbo_simulator, US_REALM)
-    qbo_connection.connected_at = timezone.now() - timedelta(days=7)
-    qbo_connection.save()
-    return qbo_connection
+    return qbo_connect(
+        US_REALM, connected_at=timezone.now() - timedelta(days=7),
+        default_item_id=item_ids(qbo_simulator)["Services"],
+        default_deposit_account_id=_deposit_id(qbo_simulator, US_REALM),
+    )
 
 
 @pytest.fixture
@@ -75,19 +75,12 @@ def uk_workspace(transactional_db) -> Workspace:
 
 
 @pytest.fixture
-def uk_connected(qbo_simulator, uk_workspace) -> Connection:
+def uk_connected(qbo_simulator, qbo_connect, uk_workspace) -> Connection:
     """Workspace "uk" connected to the simulator's UK company, with tax mappings for
     the 20 % and 0 % rates and the default item and deposit account chosen."""
     sim = qbo_simulator
-    tokens = sim.identity.issue_tokens(UK_REALM, include_hard_expiry=True)
-    now = timezone.now()
-    conn = Connection.objects.create(
-        workspace="uk", realm_id=UK_REALM, company_name="Simulated UK Ltd",
-        environment="simulator", status=Connection.Status.CONNECTED,
-        access_token=tokens["access_token"], refresh_token=tokens["refresh_token"],
-        key_canary=KEY_CANARY, access_token_expires_at=now + timedelta(hours=1),
-        refresh_token_expires_at=now + timedelta(days=100), token_refreshed_at=now,
-        connected_at=now - timedelta(days=7),
+    conn = qbo_connect(
+        UK_REALM, workspace="uk", connected_at=timezone.now() - timedelta(days=7),
         default_item_id=item_ids(sim, UK_REALM)["Services"],
         default_deposit_account_id=_deposit_id(sim, UK_REALM),
     )

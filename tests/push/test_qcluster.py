@@ -13,27 +13,14 @@ import pytest
 from django.db import connection as db_connection
 from django.utils import timezone
 
-from qbo_sync.models import KEY_CANARY, Connection, SyncJob
+from qbo_sync.models import SyncJob
+from qbo_sync.testing.connections import connect_to_simulator
 from qbo_sync.testing.simulator.companies import US_REALM
 
 from .conftest import _deposit_id, item_ids, job_for, qbo, send_invoice
 
 ROOT = Path(__file__).resolve().parents[2]
 DEADLINE = 60.0
-
-
-def _server_connection(sim) -> Connection:
-    tokens = sim.identity.issue_tokens(US_REALM, include_hard_expiry=True)
-    now = timezone.now()
-    return Connection.objects.create(
-        workspace="default", realm_id=US_REALM, company_name="Simulated US Company",
-        environment="simulator", status=Connection.Status.CONNECTED,
-        access_token=tokens["access_token"], refresh_token=tokens["refresh_token"],
-        key_canary=KEY_CANARY, access_token_expires_at=now + timedelta(hours=1),
-        refresh_token_expires_at=now + timedelta(days=100), token_refreshed_at=now,
-        connected_at=now - timedelta(days=1), default_item_id=item_ids(sim)["Services"],
-        default_deposit_account_id=_deposit_id(sim, US_REALM),
-    )
 
 
 @pytest.fixture
@@ -72,7 +59,10 @@ def test_invoice_reaches_qbo_through_a_real_worker(qbo_sim_server, cluster, monk
     from example_project.billing.models import Contact
 
     monkeypatch.setattr(Conf, "SYNC", False)  # enqueue to the broker, not inline
-    _server_connection(qbo_sim_server)
+    connect_to_simulator(qbo_sim_server, US_REALM,
+                         connected_at=timezone.now() - timedelta(days=1),
+                         default_item_id=item_ids(qbo_sim_server)["Services"],
+                         default_deposit_account_id=_deposit_id(qbo_sim_server, US_REALM))
     contact = Contact.objects.create(workspace=us_workspace, display_name="Wayne Enterprises",
                                      email="ap@wayne.example")
     invoice = send_invoice(contact, number="INV-Q-1")

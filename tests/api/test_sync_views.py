@@ -13,16 +13,16 @@ from rest_framework.test import APIClient
 from qbo_sync.models import HistoricalRun, SyncAttempt, SyncJob
 from qbo_sync.testing.simulator.companies import UK_REALM
 
-from .qbo_setup import connect_realm, contact, people, workspaces
+from ..support import contact, people, workspaces
 
 BASE = "/api/v3/integrations/quickbooks/"
 
 
 @pytest.fixture
-def setup(qbo_connection: Any, qbo_simulator: Any) -> dict[str, Any]:
+def setup(qbo_connection: Any, qbo_connect: Any) -> dict[str, Any]:
     us, uk = workspaces()
     users = people(us, uk)
-    uk_conn = connect_realm(qbo_simulator, "uk", UK_REALM)
+    uk_conn = qbo_connect(UK_REALM, workspace="uk")
     contact(us, "Ann Able")
     contact(uk, "Ulla UK")
     SyncJob.objects.all().delete()  # whatever saving the contacts queued

@@ -18,7 +18,7 @@ from qbo_sync.mapping import (
     resolve_tax_code,
 )
 
-from .test_mapping import make_ctx, make_invoice, make_line, make_payment, multi_ctx, us_ctx
+from .support import make_ctx, make_invoice, make_line, make_payment, multi_ctx, us_ctx
 
 D = Decimal
 

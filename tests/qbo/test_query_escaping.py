@@ -9,7 +9,6 @@ from decimal import Decimal
 import pytest
 
 from qbo_sync.qbo.wire import quote, where_eq
-from tests.test_client import refreshes  # noqa: F401  (fixture)
 
 
 @pytest.mark.parametrize("value,expected", [

@@ -16,10 +16,7 @@ from django.utils import timezone
 from qbo_sync.models import Connection, OAuthState, SyncJob
 from qbo_sync.testing.simulator.companies import UK_REALM, US_REALM
 
-from .oauth_sim import click_through, query
-from .oauth_sim import sim as _sim_fixture
-
-sim = _sim_fixture  # the shared fixture, used by name
+from ..oauth_sim import click_through, query
 
 CONNECT, CALLBACK, DISCONNECT = "/qbo/connect/", "/qbo/callback/", "/qbo/disconnect/"
 

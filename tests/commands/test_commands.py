@@ -12,7 +12,7 @@ from django.core.management import CommandError, call_command
 
 from qbo_sync.models import Connection, HistoricalRun, ItemMapping, SyncJob
 
-from .qbo_setup import contact, invoice, workspaces
+from ..support import contact, invoice, workspaces
 
 
 def run(*args: str) -> tuple[str, str]:

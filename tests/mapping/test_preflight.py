@@ -14,7 +14,7 @@ from qbo_sync.mapping import (
     preflight_payment,
 )
 
-from .test_mapping import make_ctx, make_invoice, make_line, make_payment, multi_ctx
+from .support import make_ctx, make_invoice, make_line, make_payment, multi_ctx
 
 D = Decimal
 

@@ -22,10 +22,7 @@ from qbo_sync.exceptions import ConfigurationError, ReconnectRequired, TokenRefr
 from qbo_sync.models import KEY_CANARY, Connection, EntityLink, OAuthState, SyncJob
 from qbo_sync.testing.simulator.companies import UK_REALM, US_REALM
 
-from .oauth_sim import click_through, query
-from .oauth_sim import sim as _sim_fixture
-
-sim = _sim_fixture  # the shared fixture, used by name
+from ..oauth_sim import click_through, query
 
 REDIRECT = "http://testserver/qbo/callback/"
 

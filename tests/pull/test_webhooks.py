@@ -2,7 +2,6 @@
 ones are stored, acknowledged and processed once; forged, malformed and repeated ones
 are not acted on."""
 
-# ruff: noqa: F811 - pytest fixtures imported from test_pull_support are test arguments
 from __future__ import annotations
 
 import json
@@ -19,13 +18,7 @@ from qbo_sync.pull.webhooks import replay_event
 from qbo_sync.testing.simulator.companies import US_REALM
 from qbo_sync.testing.simulator.webhooks import sign
 
-from .test_pull_support import (  # noqa: F401 - fixtures
-    api_calls,
-    host_contact,
-    linked_invoice,
-    qbo_customer,
-    webhooks_on,
-)
+from .support import api_calls, linked_invoice, webhooks_on
 
 D = Decimal
 pytestmark = pytest.mark.django_db

@@ -1,16 +1,16 @@
-"""Helpers shared by the pull and webhook tests: host invoices linked to invoices in the
-simulator. (No tests here.)"""
+"""Helpers shared by the pull, webhook and schedule tests (and ``benchmarks/``): host
+invoices linked to invoices in the simulator. The ``host_contact`` and ``qbo_customer``
+fixtures they take are in ``tests/conftest.py``."""
 
 from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
 
-import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.test import override_settings
 
-from example_project.billing.models import Contact, Invoice, InvoiceLine, Workspace
+from example_project.billing.models import Contact, Invoice, InvoiceLine
 from qbo_sync.conf import app_settings
 from qbo_sync.connection.clients import client_for
 from qbo_sync.models import Connection, EntityLink
@@ -20,20 +20,6 @@ D = Decimal
 HUNDRED = D("100.00")
 FIFTY = D("50.00")
 ITEM_ID = "1"  # "Services", seeded in every simulated company
-
-
-@pytest.fixture
-def host_contact(db) -> Contact:
-    workspace = Workspace.objects.create(name="Acme US", slug="default", country="US",
-                                         home_currency="USD")
-    return Contact.objects.create(workspace=workspace, display_name="Northwind LLC",
-                                  email="ap@northwind.example", country="US", currency="USD")
-
-
-@pytest.fixture
-def qbo_customer(qbo_connection) -> str:
-    with client_for(qbo_connection) as client:
-        return client.create("Customer", {"DisplayName": "Northwind LLC"})["Id"]
 
 
 def host_invoice(contact: Contact, amount: Decimal = HUNDRED, *,

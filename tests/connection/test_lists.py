@@ -17,8 +17,6 @@ from qbo_sync.connection.lists import (
 from qbo_sync.models import Connection
 from qbo_sync.testing.simulator.companies import UK_REALM
 
-from .qbo_setup import connect_realm
-
 
 def _api_calls(sim: Any) -> int:
     return sum(1 for r in sim.requests_log if "/v3/company/" in r.path)
@@ -51,8 +49,8 @@ def test_lists_are_cached_until_refresh_or_expiry(qbo_connection: Any, qbo_simul
     assert _api_calls(qbo_simulator) > after_refresh  # older than LISTS_CACHE_SECONDS
 
 
-def test_uk_tax_codes_are_real_codes_without_pseudo_codes(db: Any, qbo_simulator: Any) -> None:
-    conn = connect_realm(qbo_simulator, "uk", UK_REALM)
+def test_uk_tax_codes_are_real_codes_without_pseudo_codes(db: Any, qbo_connect: Any) -> None:
+    conn = qbo_connect(UK_REALM, workspace="uk")
     lists = load_lists(conn)
     ids = [c["id"] for c in lists["tax_codes"]]
     assert "TAX" not in ids and "NON" not in ids

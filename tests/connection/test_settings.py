@@ -14,8 +14,6 @@ from qbo_sync.exceptions import ConfigurationError, SettingsError
 from qbo_sync.models import Connection, ItemMapping, SettingsChange, SyncJob, TaxMapping
 from qbo_sync.testing.simulator.companies import UK_REALM
 
-from .qbo_setup import connect_realm
-
 
 @pytest.fixture
 def ada(db: Any) -> Any:
@@ -100,8 +98,8 @@ def test_import_is_all_or_nothing(qbo_connection: Any) -> None:
     assert configure.export_mappings(qbo_connection)["items"] == {"design": "5"}
 
 
-def test_import_taxes_and_bad_kind(db: Any, qbo_simulator: Any) -> None:
-    conn = connect_realm(qbo_simulator, "uk", UK_REALM)
+def test_import_taxes_and_bad_kind(db: Any, qbo_connect: Any) -> None:
+    conn = qbo_connect(UK_REALM, workspace="uk")
     configure.import_mappings(conn, kind="taxes", data={"20.00": "1", "0.00": "3"})
     assert TaxMapping.objects.get(tax_rate="20.00").tax_code_name == "20.0% S"
     with pytest.raises(ConfigurationError, match="TAX"):
@@ -110,10 +108,10 @@ def test_import_taxes_and_bad_kind(db: Any, qbo_simulator: Any) -> None:
         configure.import_mappings(conn, kind="accounts", data={})
 
 
-def test_missing_required_us_and_non_us(qbo_connection: Any, qbo_simulator: Any) -> None:
+def test_missing_required_us_and_non_us(qbo_connection: Any, qbo_connect: Any) -> None:
     assert configure.missing_required(qbo_connection) == ["Default Item",
                                                           "Default Deposit Account"]
-    uk = connect_realm(qbo_simulator, "uk", UK_REALM)
+    uk = qbo_connect(UK_REALM, workspace="uk")
     assert configure.missing_required(uk) == ["Default Item", "Default Deposit Account",
                                               "Default Tax Code"]
     configure.update_settings(uk, default_item_id="2", default_deposit_account_id="2",

@@ -12,8 +12,8 @@ from rest_framework.test import APIClient
 from qbo_sync.models import Connection, ItemMapping, OAuthState, SettingsChange
 from qbo_sync.testing.simulator.companies import UK_REALM, US_REALM
 
-from .oauth_sim import click_through, query
-from .qbo_setup import connect_realm, people, workspaces
+from ..oauth_sim import click_through, query
+from ..support import people, workspaces
 
 BASE = "/api/v3/integrations/quickbooks/"
 
@@ -175,8 +175,8 @@ def test_member_cannot_pick_a_workspace_to_manage(users: dict, qbo_connection: A
     assert resp.status_code == 200 and resp.json()["workspace"] == "uk"
 
 
-def test_workspace_selection_by_query(users: dict, qbo_simulator: Any) -> None:
-    connect_realm(qbo_simulator, "uk", UK_REALM)
+def test_workspace_selection_by_query(users: dict, qbo_connect: Any) -> None:
+    qbo_connect(UK_REALM, workspace="uk")
     from example_project.billing.models import Membership, Workspace
 
     Membership.objects.create(user=users["admin"], workspace=Workspace.objects.get(slug="uk"),

@@ -1,5 +1,6 @@
-"""Helpers shared by the configuration, history, command and API tests: connections to
-the simulator's companies and the example product's people and records."""
+"""Helpers shared by the history, command and API tests: the example product's
+workspaces, people and records. (A connected ``Connection`` comes from the plugin's
+``qbo_connect`` / ``qbo_connection`` fixtures.)"""
 
 from __future__ import annotations
 
@@ -8,29 +9,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.utils import timezone
 
 from example_project.billing.models import Contact, Invoice, InvoiceLine, Membership, Workspace
-from qbo_sync.models import KEY_CANARY, Connection
-
-
-def connect_realm(sim: Any, workspace: str, realm: str) -> Connection:
-    """A connected Connection for ``workspace`` ↔ ``realm`` with fresh simulator tokens."""
-    tokens = sim.identity.issue_tokens(realm, include_hard_expiry=True)
-    company = next(r for r in sim.store.realms() if r["realm_id"] == realm)
-    now = timezone.now()
-    return Connection.objects.create(
-        workspace=workspace, realm_id=realm, company_name=company["name"],
-        environment="simulator", status=Connection.Status.CONNECTED,
-        access_token=tokens["access_token"], refresh_token=tokens["refresh_token"],
-        key_canary=KEY_CANARY,
-        access_token_expires_at=now + timedelta(seconds=int(tokens["expires_in"])),
-        refresh_token_expires_at=now + timedelta(
-            seconds=int(tokens["x_refresh_token_expires_in"])),
-        refresh_token_hard_expires_at=now + timedelta(
-            seconds=int(tokens["x_refresh_token_hard_expires_in"])),
-        token_refreshed_at=now, connected_at=now,
-    )
 
 
 def workspaces() -> tuple[Workspace, Workspace]:

@@ -7,12 +7,12 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
 
 import qbo_sync
 from qbo_sync import exceptions as exc
 from qbo_sync.connection.clients import client_for
 from qbo_sync.qbo.wire import dumps, where_eq
+from qbo_sync.testing.connections import connect_to_simulator
 
 pytestmark = pytest.mark.django_db
 
@@ -21,40 +21,9 @@ UK_REALM = "9341453000000002"
 
 
 @pytest.fixture
-def refreshes(monkeypatch):
-    """Records each ``oauth.refresh_tokens`` call (the stale token it was given)."""
-    from qbo_sync.connection import oauth
-
-    calls: list[str] = []
-    original = oauth.refresh_tokens
-
-    def spy(connection, *, stale_access_token=None):
-        calls.append(stale_access_token)
-        return original(connection, stale_access_token=stale_access_token)
-
-    monkeypatch.setattr(oauth, "refresh_tokens", spy)
-    return calls
-
-
-@pytest.fixture
 def client(qbo_connection, refreshes):
     with client_for(qbo_connection) as c:
         yield c
-
-
-def connect(sim, realm, workspace):
-    from qbo_sync.models import KEY_CANARY, Connection
-
-    tokens = sim.issue_tokens(realm)
-    now = timezone.now()
-    return Connection.objects.create(
-        workspace=workspace, realm_id=realm, status=Connection.Status.CONNECTED,
-        environment="simulator", access_token=tokens["access_token"],
-        refresh_token=tokens["refresh_token"], key_canary=KEY_CANARY,
-        access_token_expires_at=now + timedelta(seconds=int(tokens["expires_in"])),
-        refresh_token_expires_at=now + timedelta(days=100), token_refreshed_at=now,
-        connected_at=now,
-    )
 
 
 def api_calls(sim):
@@ -309,8 +278,8 @@ def test_capabilities_us(client):
     assert type(caps).from_dict(stored) == caps
 
 
-def test_capabilities_uk(qbo_simulator, refreshes):
-    connection = connect(qbo_simulator, UK_REALM, "uk")
+def test_capabilities_uk(qbo_connect, refreshes):
+    connection = qbo_connect(UK_REALM, workspace="uk")
     caps = client_for(connection).capabilities()
     assert caps.country == "GB" and not caps.is_us
     assert caps.multicurrency is True and caps.home_currency == "GBP"
@@ -432,7 +401,7 @@ def test_capabilities_from_qbo_is_lenient():
 
 
 def test_over_real_http(qbo_sim_server, refreshes):
-    connection = connect(qbo_sim_server, US_REALM, "http")
+    connection = connect_to_simulator(qbo_sim_server, US_REALM, workspace="http")
     with client_for(connection) as http_client:
         created = http_client.create("customer", {"DisplayName": "Socket Sue"},
                                      request_id="sock-1")

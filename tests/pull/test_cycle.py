@@ -2,7 +2,6 @@
 to the host through CDC, once, with a number of calls that does not grow with the
 number of open invoices."""
 
-# ruff: noqa: F811 - pytest fixtures imported from test_pull_support are test arguments
 from __future__ import annotations
 
 from datetime import timedelta
@@ -18,13 +17,7 @@ from qbo_sync.models import Connection, EntityLink, SyncJob
 from qbo_sync.pull.cycle import pull_connection
 from qbo_sync.testing.simulator.companies import US_REALM
 
-from .test_pull_support import (  # noqa: F401 - fixtures
-    api_calls,
-    host_contact,
-    linked_invoice,
-    many_linked_invoices,
-    qbo_customer,
-)
+from .support import api_calls, linked_invoice, many_linked_invoices
 
 D = Decimal
 pytestmark = pytest.mark.django_db

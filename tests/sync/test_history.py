@@ -12,7 +12,7 @@ from example_project.billing.models import Contact, Invoice
 from qbo_sync.models import EntityLink, HistoricalRun, SyncJob
 from qbo_sync.sync import history
 
-from .qbo_setup import contact, invoice, workspaces
+from ..support import contact, invoice, workspaces
 
 
 @pytest.fixture
