@@ -84,7 +84,7 @@ def calls_per_cycle(world: World, size: int) -> tuple[int, float]:
     world.grow_to(size)
     invoice, qbo = world.one_to_pay()
     pull_connection(conn.pk)  # first cycle sets the cursor
-    sim.store.accountant_record_payment(US_REALM, qbo["Id"], Decimal("100.00"))
+    sim.accountant.record_payment(US_REALM, qbo["Id"], Decimal("100.00"))
     sim.clear_log()
     started = time.perf_counter()
     pull_connection(conn.pk)
@@ -130,7 +130,7 @@ def webhook_latency(world: World, rounds: int) -> tuple[list[float], list[float]
                 process_event(pk)
             queued.clear()
             started = time.perf_counter()
-            sim.store.accountant_record_payment(US_REALM, qbo["Id"], Decimal("100.00"))
+            sim.accountant.record_payment(US_REALM, qbo["Id"], Decimal("100.00"))
             sim.webhooks.flush()  # QBO sends; the view stores and acknowledges
             for pk in queued:
                 process_event(pk)  # the worker's part

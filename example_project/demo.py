@@ -224,7 +224,7 @@ def accountant_payments(sim, conn, count: int = 5) -> None:
     for link in open_links:
         qbo_invoice = sim.store.get(conn.realm_id, "Invoice", link.qbo_id)
         balance = Decimal(str(qbo_invoice["Balance"]))
-        sim.store.accountant_record_payment(conn.realm_id, link.qbo_id, balance,
+        sim.accountant.record_payment(conn.realm_id, link.qbo_id, balance,
                                             method="Check", reference="CHK-1001")
         number = Invoice.objects.get(pk=link.object_id).number
         print(f"    recorded {balance} against {number} (QuickBooks invoice {link.qbo_id})")

@@ -59,7 +59,7 @@ def test_pull_command_pulls_now_and_prints_a_summary(
     qbo_simulator, qbo_connection, host_contact, qbo_customer
 ):
     invoice, qbo = linked_invoice(qbo_connection, host_contact, qbo_customer)
-    qbo_simulator.store.accountant_record_payment(US_REALM, qbo["Id"], Decimal("100.00"))
+    qbo_simulator.accountant.record_payment(US_REALM, qbo["Id"], Decimal("100.00"))
     out = StringIO()
     call_command("qbo_sync_pull", "--workspace", "default", stdout=out)
     assert "default: cdc since" in out.getvalue()

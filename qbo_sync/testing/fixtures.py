@@ -38,7 +38,7 @@ def __getattr__(name: str) -> Any:
     # Realm constants are re-exported lazily so loading the plugin stays cheap and
     # never fails because of the simulator package.
     if name in _REALM_NAMES:
-        from .simulator import companies
+        from .simulator import companies  # lazy: see the comment above
 
         return getattr(companies, name)
     raise AttributeError(name)
@@ -87,8 +87,9 @@ def _qbo_settings(base_url: str) -> Iterator[None]:
 @pytest.fixture
 def qbo_simulator() -> Iterator[Any]:
     """A fresh in-process QBO simulator; ``requests`` to its base URL never open a socket."""
+    # Loaded by every pytest run, so the simulator is imported only when a test asks.
     from .simulator import Simulator
-    from .simulator.transport import patch_requests
+    from .simulator.transport import patch_requests  # lazy, as above
 
     sim = Simulator()
     with ExitStack() as stack:
@@ -102,8 +103,9 @@ def qbo_simulator() -> Iterator[Any]:
 @pytest.fixture
 def qbo_sim_server() -> Iterator[Any]:
     """A fresh simulator behind a real threaded HTTP server on a free local port."""
+    # Loaded by every pytest run, so the simulator is imported only when a test asks.
     from .simulator import Simulator
-    from .simulator.server import serve_in_thread
+    from .simulator.server import serve_in_thread  # lazy, as above
 
     sim = Simulator()
     server, base_url = serve_in_thread(sim, port=0)

@@ -33,7 +33,7 @@ def test_a_payment_in_qbo_marks_the_host_invoice_paid_in_one_cycle(
     qbo_simulator, qbo_connection, host_contact, qbo_customer
 ):
     invoice, qbo = linked_invoice(qbo_connection, host_contact, qbo_customer)
-    qbo_simulator.store.accountant_record_payment(
+    qbo_simulator.accountant.record_payment(
         US_REALM, qbo["Id"], D("100.00"), method="Check", reference="CHK-1042")
 
     summary = cycle(qbo_connection)
@@ -63,7 +63,7 @@ def test_calls_per_cycle_do_not_grow_with_open_invoices(
     qbo_simulator.clock.advance(3600)
     invoice, qbo = linked_invoice(qbo_connection, host_contact, qbo_customer)
     cycle(qbo_connection)
-    qbo_simulator.store.accountant_record_payment(US_REALM, qbo["Id"], D("100.00"))
+    qbo_simulator.accountant.record_payment(US_REALM, qbo["Id"], D("100.00"))
     qbo_simulator.clear_log()
 
     cycle(qbo_connection)
@@ -80,13 +80,13 @@ def test_a_partial_payment_is_recorded_and_the_invoice_stays_open(
     qbo_simulator, qbo_connection, host_contact, qbo_customer
 ):
     invoice, qbo = linked_invoice(qbo_connection, host_contact, qbo_customer)
-    qbo_simulator.store.accountant_record_payment(US_REALM, qbo["Id"], D("40.00"))
+    qbo_simulator.accountant.record_payment(US_REALM, qbo["Id"], D("40.00"))
     cycle(qbo_connection)
     invoice.refresh_from_db()
     assert invoice.status == Invoice.Status.SENT
     assert [p.amount for p in invoice.payments.all()] == [D("40.00")]
 
-    qbo_simulator.store.accountant_record_payment(US_REALM, qbo["Id"], D("60.00"))
+    qbo_simulator.accountant.record_payment(US_REALM, qbo["Id"], D("60.00"))
     cycle(qbo_connection)
     invoice.refresh_from_db()
     assert invoice.status == Invoice.Status.PAID
@@ -117,7 +117,7 @@ def test_rerunning_the_same_window_records_nothing_twice(
     qbo_simulator, qbo_connection, host_contact, qbo_customer
 ):
     invoice, qbo = linked_invoice(qbo_connection, host_contact, qbo_customer)
-    qbo_simulator.store.accountant_record_payment(US_REALM, qbo["Id"], D("40.00"))
+    qbo_simulator.accountant.record_payment(US_REALM, qbo["Id"], D("40.00"))
     cycle(qbo_connection)
     # Same window again: the cursor is put back, as after a crash before it was saved.
     Connection.objects.filter(pk=qbo_connection.pk).update(cdc_cursor=None)
@@ -161,9 +161,9 @@ def test_a_void_or_delete_in_qbo_is_surfaced_and_sticks(
 ):
     invoice, qbo = linked_invoice(qbo_connection, host_contact, qbo_customer)
     if how == "void":
-        qbo_simulator.store.accountant_void_invoice(US_REALM, qbo["Id"])
+        qbo_simulator.accountant.void_invoice(US_REALM, qbo["Id"])
     else:
-        qbo_simulator.store.accountant_delete_invoice(US_REALM, qbo["Id"])
+        qbo_simulator.accountant.delete_invoice(US_REALM, qbo["Id"])
     cycle(qbo_connection)
 
     state = "void" if how == "void" else "deleted"
@@ -194,7 +194,7 @@ def test_a_paid_task_moves_to_completed_with_a_payment_note(
     signals.invoice_paid_in_qbo.connect(lambda **kw: received.append(kw["obj"]), weak=False,
                                         dispatch_uid="test-paid")
     try:
-        qbo_simulator.store.accountant_record_payment(US_REALM, qbo["Id"], D("100.00"))
+        qbo_simulator.accountant.record_payment(US_REALM, qbo["Id"], D("100.00"))
         cycle(qbo_connection)
     finally:
         signals.invoice_paid_in_qbo.disconnect(dispatch_uid="test-paid")
@@ -215,7 +215,7 @@ def test_an_invoice_paid_without_a_recorded_payment_fires_the_signal(
     signals.invoice_paid_in_qbo.connect(lambda **kw: received.append(kw["obj"].pk),
                                         weak=False, dispatch_uid="test-paid-2")
     try:
-        qbo_simulator.store.accountant_record_payment(US_REALM, qbo["Id"], D("100.00"))
+        qbo_simulator.accountant.record_payment(US_REALM, qbo["Id"], D("100.00"))
         cycle(qbo_connection)
     finally:
         signals.invoice_paid_in_qbo.disconnect(dispatch_uid="test-paid-2")
@@ -228,7 +228,7 @@ def test_a_cursor_older_than_30_days_falls_back_to_queries(
     qbo_simulator, qbo_connection, host_contact, qbo_customer
 ):
     invoice, qbo = linked_invoice(qbo_connection, host_contact, qbo_customer)
-    qbo_simulator.store.accountant_record_payment(US_REALM, qbo["Id"], D("100.00"))
+    qbo_simulator.accountant.record_payment(US_REALM, qbo["Id"], D("100.00"))
     Connection.objects.filter(pk=qbo_connection.pk).update(
         cdc_cursor=timezone.now() - timedelta(days=45))
     qbo_simulator.clear_log()
@@ -249,7 +249,7 @@ def test_the_1000_object_cap_pages_forward(
 ):
     many_linked_invoices(qbo_connection, host_contact, qbo_customer, 1000)
     invoice, qbo = linked_invoice(qbo_connection, host_contact, qbo_customer)
-    qbo_simulator.store.accountant_record_payment(US_REALM, qbo["Id"], D("100.00"))
+    qbo_simulator.accountant.record_payment(US_REALM, qbo["Id"], D("100.00"))
 
     summary = cycle(qbo_connection)  # 1001 invoices + 1 payment changed in the window
 
@@ -265,7 +265,7 @@ def test_a_failed_pull_job_retries_by_reading_qbo_again(
     from qbo_sync.sync import engine, outbox
 
     invoice, qbo = linked_invoice(qbo_connection, host_contact, qbo_customer)
-    qbo_simulator.store.accountant_record_payment(US_REALM, qbo["Id"], D("100.00"))
+    qbo_simulator.accountant.record_payment(US_REALM, qbo["Id"], D("100.00"))
     # The host refuses once (e.g. its database hiccups): the job fails, nothing applied.
     from example_project.billing import qbo as host_adapters
 

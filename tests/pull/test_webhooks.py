@@ -58,7 +58,7 @@ def test_a_signed_webhook_marks_the_invoice_paid(
     invoice, qbo = linked_invoice(qbo_connection, host_contact, qbo_customer)
     qbo_simulator.webhooks.flush()  # the invoice's own Create event
     qbo_simulator.set_webhook(format=fmt)
-    qbo_simulator.store.accountant_record_payment(US_REALM, qbo["Id"], D("100.00"))
+    qbo_simulator.accountant.record_payment(US_REALM, qbo["Id"], D("100.00"))
 
     qbo_simulator.webhooks.flush()
 
@@ -92,7 +92,7 @@ def test_a_forged_webhook_is_stored_unverified_and_ignored(
     qbo_simulator, qbo_connection, host_contact, qbo_customer, django_capture_on_commit_callbacks
 ):
     invoice, qbo = linked_invoice(qbo_connection, host_contact, qbo_customer)
-    qbo_simulator.store.accountant_record_payment(US_REALM, qbo["Id"], D("100.00"))
+    qbo_simulator.accountant.record_payment(US_REALM, qbo["Id"], D("100.00"))
     body = json.dumps({"eventNotifications": [{"realmId": US_REALM, "dataChangeEvent": {
         "entities": [{"name": "Payment", "id": "1", "operation": "Create",
                       "lastUpdated": "2026-07-10T18:00:00.000Z"}]}}]}).encode()
@@ -116,7 +116,7 @@ def test_a_repeated_delivery_is_processed_once(
     invoice, qbo = linked_invoice(qbo_connection, host_contact, qbo_customer)
     qbo_simulator.webhooks.flush()
     qbo_simulator.set_webhook(duplicate=True)
-    qbo_simulator.store.accountant_record_payment(US_REALM, qbo["Id"], D("40.00"))
+    qbo_simulator.accountant.record_payment(US_REALM, qbo["Id"], D("40.00"))
     qbo_simulator.clear_log()
 
     qbo_simulator.webhooks.flush()
@@ -161,7 +161,7 @@ def test_a_failed_delivery_can_be_replayed(
 ):
     invoice, qbo = linked_invoice(qbo_connection, host_contact, qbo_customer)
     qbo_simulator.webhooks.flush()
-    qbo_simulator.store.accountant_record_payment(US_REALM, qbo["Id"], D("100.00"))
+    qbo_simulator.accountant.record_payment(US_REALM, qbo["Id"], D("100.00"))
     qbo_simulator.inject("error", status=503, entity="cdc")
 
     qbo_simulator.webhooks.flush()

@@ -77,7 +77,7 @@ def test_twenty_quick_edits_one_create_few_updates_same_final_state(
 def test_invoice_paid_in_qbo_is_not_overwritten(qbo_simulator, connected, contact):
     invoice = send_invoice(contact)
     qinv = qbo(qbo_simulator, "Invoice")[0]
-    qbo_simulator.store.accountant_record_payment(US_REALM, qinv["Id"],
+    qbo_simulator.accountant.record_payment(US_REALM, qinv["Id"],
                                                   Decimal(str(qinv["TotalAmt"])))
     before = qbo(qbo_simulator, "Invoice")[0]
     qbo_simulator.clear_log()

@@ -120,7 +120,7 @@ def test_stale_customer_sync_token_is_reread(qbo_simulator, connected, contact):
 def test_accountant_edit_of_owned_field_is_a_conflict(qbo_simulator, connected, contact):
     invoice = send_invoice(contact)
     qid = EntityLink.objects.get(qbo_type="Invoice").qbo_id
-    qbo_simulator.store.accountant_edit_invoice(US_REALM, qid, {"DueDate": "2031-01-31"})
+    qbo_simulator.accountant.edit_invoice(US_REALM, qid, {"DueDate": "2031-01-31"})
     invoice.memo = "Edited in the app"
     invoice.save()
     job = job_for(invoice)

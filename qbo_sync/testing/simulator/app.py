@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from .accounting import Accountant, Accounting
 from .control import ControlPlane
 from .faults import (
     FaultBook,
@@ -33,7 +34,9 @@ from .faults import (
     stale_target,
     system_fault,
 )
+from .identity import Identity
 from .limits import Limits, RealmLimiter
+from .store import Store
 from .webhooks import Webhooks
 from .wire import Clock, SimRequest, SimResponse, fault, throttled
 
@@ -106,10 +109,6 @@ class Simulator:
         self.control = ControlPlane(self)
 
     def _build(self, data: dict | None) -> None:
-        from .accounting import Accounting
-        from .identity import Identity
-        from .store import Store
-
         if data:
             self.store = Store.from_dict(data["store"], self.clock)
             self.identity = Identity.from_dict(data["identity"], self.clock, self.store,
@@ -118,6 +117,7 @@ class Simulator:
             self.store = Store(self.clock, self._companies)
             self.identity = Identity(self.clock, self.store, **self._identity_kw)
         self.accounting = Accounting(self.store)
+        self.accountant = Accountant(self.store)
         self.store.subscribe(self.webhooks.on_change)
 
     # request handling -----------------------------------------------------------

@@ -212,15 +212,15 @@ class ControlPlane:
     def accountant(self, req: SimRequest, body: dict, realm: str, id: str, action: str) -> Any:
         """What an accountant does in the QBO UI: record a payment, edit, void, delete."""
         self.get_record(req, body, realm, "Invoice", id)
-        store = self.sim.store
+        accountant = self.sim.accountant
         if action == "payment":
             if "amount" not in body:
                 raise ControlError(400, 'Give the payment amount, e.g. {"amount": "12.50"}.')
-            return store.accountant_record_payment(
+            return accountant.record_payment(
                 realm, id, Decimal(str(body["amount"])), txn_date=body.get("txn_date"),
                 method=body.get("method", ""), reference=body.get("reference", ""))
         if action == "edit":
-            return store.accountant_edit_invoice(realm, id, body.get("changes", body))
+            return accountant.edit_invoice(realm, id, body.get("changes", body))
         if action == "void":
-            return store.accountant_void_invoice(realm, id)
-        return store.accountant_delete_invoice(realm, id)
+            return accountant.void_invoice(realm, id)
+        return accountant.delete_invoice(realm, id)

@@ -9,11 +9,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
-from .companies import DEFAULT_COMPANIES, currency_ref, realm_info, seed_entities
-from .entities import PEOPLE, ApiError, clone, decode_state, encode_state
+from .companies import DEFAULT_COMPANIES, realm_info, seed_entities
+from .entities import clone, decode_state, encode_state
 from .wire import Clock, qbo_time
 
 log = logging.getLogger(__name__)
@@ -184,66 +183,6 @@ class Store:
             if obj is None:
                 raise KeyError(f"No {entity} {id} in realm {realm_id}")
             return clone(self.save(realm_id, entity, obj, "Update"))
-
-    def accountant_record_payment(self, realm_id: str, invoice_id: str, amount: Decimal, *,
-                                  txn_date: str | None = None, method: str = "",
-                                  reference: str = "") -> dict:
-        """Receive a payment against one invoice in the QBO UI; returns the Payment."""
-        from .acct_payment import record_for_invoice
-
-        with self.transaction():
-            return clone(record_for_invoice(self, realm_id, invoice_id, Decimal(amount),
-                                            txn_date=txn_date, method=method,
-                                            reference=reference))
-
-    def accountant_edit_invoice(self, realm_id: str, invoice_id: str, changes: dict) -> dict:
-        """Edit an invoice in the UI: ``changes`` as a sparse update body (no SyncToken)."""
-        from .acct_sales import update_sales
-
-        with self.transaction():
-            current = self._require(realm_id, "Invoice", invoice_id)
-            body = {**changes, "Id": invoice_id, "SyncToken": current["SyncToken"],
-                    "sparse": True}
-            return clone(update_sales(self, realm_id, "Invoice", body, {}))
-
-    def accountant_void_invoice(self, realm_id: str, invoice_id: str) -> dict:
-        """Void in the UI; payments on it become unapplied credit."""
-        from .acct_sales import void_invoice
-
-        with self.transaction():
-            self._require(realm_id, "Invoice", invoice_id)
-            return clone(void_invoice(self, realm_id, invoice_id))
-
-    def accountant_delete_invoice(self, realm_id: str, invoice_id: str) -> dict:
-        """Delete in the UI; unlike the API, the UI unlinks payments first."""
-        from .acct_sales import delete_sales
-
-        with self.transaction():
-            self._require(realm_id, "Invoice", invoice_id)
-            return clone(delete_sales(self, realm_id, "Invoice", invoice_id,
-                                      unlink_payments=True))
-
-    def add_name(self, realm_id: str, entity: str, display_name: str) -> dict:
-        """Add a Vendor or Employee (to exercise the cross-list 6240 rule)."""
-        from .rules import check_display_name, check_unique_name
-
-        if entity not in PEOPLE or entity == "Customer":
-            raise ValueError("add_name takes entity 'Vendor' or 'Employee'")
-        with self.transaction():
-            check_display_name(display_name)
-            check_unique_name(self, realm_id, display_name)
-            home = self.info(realm_id)["home_currency"]
-            obj = {"DisplayName": display_name, "Active": True}
-            if entity == "Vendor":
-                obj["CurrencyRef"] = currency_ref(home)
-            return clone(self.save(realm_id, entity, obj, "Create"))
-
-    def _require(self, realm_id: str, entity: str, id: str) -> dict:
-        obj = self.raw(realm_id, entity, id)
-        if obj is None:
-            raise ApiError("610", "Object Not Found", f"No {entity} with Id {id} in realm "
-                           f"{realm_id}")
-        return obj
 
     # ----------------------------------------------------------------- persistence
     def to_dict(self) -> dict:

@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import requests
+
 #: A sink receives the raw body and the headers and returns an HTTP status.
 Sink = Callable[[bytes, dict[str, str]], Any]
 
@@ -201,8 +203,6 @@ class Webhooks:
                 result = self.sink(body, dict(headers))
                 status = 200 if result is None else int(getattr(result, "status_code", result))
             else:
-                import requests
-
                 resp = requests.post(self.url, data=body, headers=headers,
                                      timeout=DELIVERY_TIMEOUT)
                 status = resp.status_code

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from qbo_sync.testing.simulator.cdc import MAX_OBJECTS
+from qbo_sync.testing.simulator.accounting.cdc import MAX_OBJECTS
 
-from .test_accounting_support import Api, line
+from .support import Api, line
 
 
 def test_batch_items_answer_one_by_one() -> None:

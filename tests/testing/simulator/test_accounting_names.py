@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from qbo_sync.testing.simulator.companies import UK_REALM, US_MC_REALM, US_REALM
 
-from .test_accounting_support import Api, line
+from .support import Api, line
 
 
 def test_customer_create_read_shape() -> None:
@@ -24,7 +24,7 @@ def test_display_name_unique_across_vendor_and_employee() -> None:
     api = Api()
     err = api.fault("6240", "POST", "customer", body={"DisplayName": "emily employee"})
     assert "Id=1" in err["Detail"]
-    vendor = api.store.add_name(US_REALM, "Vendor", "Parts Inc")
+    vendor = api.accountant.add_name(US_REALM, "Vendor", "Parts Inc")
     err = api.fault("6240", "POST", "customer", body={"DisplayName": "Parts  Inc"})
     assert f"Id={vendor['Id']}" in err["Detail"]
     first = api.customer("Solo")

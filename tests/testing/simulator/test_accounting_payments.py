@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from .test_accounting_support import Api, line
+from .support import Api, line
 
 
 def d(value: float) -> Decimal:

@@ -9,7 +9,7 @@ from qbo_sync.testing.simulator.companies import UK_REALM, US_MC_REALM, US_REALM
 from qbo_sync.testing.simulator.store import Store
 from qbo_sync.testing.simulator.wire import Clock
 
-from .test_accounting_support import START, Api, line
+from .support import START, Api, line
 
 
 def d(value: float) -> Decimal:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from qbo_sync.testing.simulator.accounting.query import parse
 from qbo_sync.testing.simulator.entities import ApiError
-from qbo_sync.testing.simulator.query import parse
 
-from .test_accounting_support import Api, line
+from .support import Api, line
 
 
 def q(api: Api, text: str) -> dict:

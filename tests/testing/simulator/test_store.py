@@ -11,7 +11,7 @@ import pytest
 from qbo_sync.testing.simulator.companies import UK_REALM, US_MC_REALM, US_REALM
 from qbo_sync.testing.simulator.store import Store
 
-from .test_accounting_support import Api, line
+from .support import Api, line
 
 
 def test_default_companies_are_seeded() -> None:
@@ -45,7 +45,7 @@ def test_accountant_record_payment_fires_events_and_pays() -> None:
     cust = api.customer("Accountant Client")
     inv = api.invoice(cust["Id"], line(100))
     api.events.clear()
-    pay = api.store.accountant_record_payment(US_REALM, inv["Id"], Decimal("40"),
+    pay = api.accountant.record_payment(US_REALM, inv["Id"], Decimal("40"),
                                               txn_date="2026-07-09", method="check",
                                               reference="chq 12")
     assert pay["PaymentRefNum"] == "chq 12" and pay["PaymentMethodRef"]["value"] == "2"
@@ -54,27 +54,27 @@ def test_accountant_record_payment_fires_events_and_pays() -> None:
         ("Payment", pay["Id"], "Create"), ("Invoice", inv["Id"], "Update")]
     assert api.store.get(US_REALM, "Invoice", inv["Id"])["Balance"] == Decimal("60")
     with pytest.raises(ValueError):
-        api.store.accountant_record_payment(US_REALM, inv["Id"], Decimal("61"))
+        api.accountant.record_payment(US_REALM, inv["Id"], Decimal("61"))
     with pytest.raises(ValueError):
-        api.store.accountant_record_payment(US_REALM, inv["Id"], Decimal("1"), method="Gold")
+        api.accountant.record_payment(US_REALM, inv["Id"], Decimal("1"), method="Gold")
 
 
 def test_accountant_edit_void_delete() -> None:
     api = Api()
     cust = api.customer("Edited")
     inv = api.invoice(cust["Id"], line(100))
-    edited = api.store.accountant_edit_invoice(US_REALM, inv["Id"], {"PrivateNote": "by hand"})
+    edited = api.accountant.edit_invoice(US_REALM, inv["Id"], {"PrivateNote": "by hand"})
     assert edited["PrivateNote"] == "by hand" and edited["SyncToken"] == "1"
     api.fault("5010", "POST", "invoice", body={"Id": inv["Id"], "SyncToken": "0",
                                                "sparse": True, "PrivateNote": "late"})
-    pay = api.store.accountant_record_payment(US_REALM, inv["Id"], Decimal("30"))
-    voided = api.store.accountant_void_invoice(US_REALM, inv["Id"])
+    pay = api.accountant.record_payment(US_REALM, inv["Id"], Decimal("30"))
+    voided = api.accountant.void_invoice(US_REALM, inv["Id"])
     assert voided["TotalAmt"] == 0 and api.events[-1].operation == "Void"
     freed = api.store.get(US_REALM, "Payment", pay["Id"])
     assert freed["UnappliedAmt"] == Decimal("30")  # the payment became a credit
     other = api.invoice(cust["Id"], line(50))
-    api.store.accountant_record_payment(US_REALM, other["Id"], Decimal("50"))
-    tomb = api.store.accountant_delete_invoice(US_REALM, other["Id"])
+    api.accountant.record_payment(US_REALM, other["Id"], Decimal("50"))
+    tomb = api.accountant.delete_invoice(US_REALM, other["Id"])
     assert tomb["status"] == "Deleted" and api.events[-1].operation == "Delete"
     assert api.store.get(US_REALM, "Invoice", other["Id"]) is None
 
@@ -84,12 +84,12 @@ def test_bump_sync_token_and_add_name() -> None:
     cust = api.customer("Bumped")
     bumped = api.store.bump_sync_token(US_REALM, "Customer", cust["Id"])
     assert bumped["SyncToken"] == "1" and api.events[-1].operation == "Update"
-    vendor = api.store.add_name(US_REALM, "Vendor", "Bolt Supplier")
+    vendor = api.accountant.add_name(US_REALM, "Vendor", "Bolt Supplier")
     assert vendor["Id"] == "2"
     with pytest.raises(ValueError):
-        api.store.add_name(US_REALM, "Employee", "bumped")
+        api.accountant.add_name(US_REALM, "Employee", "bumped")
     with pytest.raises(ValueError):
-        api.store.add_name(US_REALM, "Customer", "Nope")
+        api.accountant.add_name(US_REALM, "Customer", "Nope")
 
 
 def test_round_trip_keeps_all_state() -> None:

@@ -54,8 +54,8 @@ def test_sign_is_base64_hmac_sha256_of_the_raw_body() -> None:
 def test_legacy_envelope_signed_and_grouped_by_realm() -> None:
     sink = Sink()
     sim = make_sim("legacy", sink)
-    us = sim.store.add_name(US_REALM, "Vendor", "Acme Supplies")
-    sim.store.add_name(UK_REALM, "Vendor", "Brit Supplies")
+    us = sim.accountant.add_name(US_REALM, "Vendor", "Acme Supplies")
+    sim.accountant.add_name(UK_REALM, "Vendor", "Brit Supplies")
     made = sim.webhooks.flush()
     assert [d.status for d in made] == [200] and len(sink.calls) == 1
     body, headers = sink.calls[0]
@@ -72,7 +72,7 @@ def test_legacy_envelope_signed_and_grouped_by_realm() -> None:
 def test_cloudevents_envelope() -> None:
     sink = Sink()
     sim = make_sim("cloudevents", sink)
-    vendor = sim.store.add_name(US_REALM, "Vendor", "Cloud Vendor")
+    vendor = sim.accountant.add_name(US_REALM, "Vendor", "Cloud Vendor")
     sim.bump_sync_token(US_REALM, "Vendor", vendor["Id"])
     sim.webhooks.flush()
     body, headers = sink.calls[0]
@@ -113,7 +113,7 @@ def test_accountant_payment_notifies_payment_and_invoice() -> None:
             "ItemRef": {"value": item["Id"]}, "Qty": 1, "UnitPrice": "20.00"}}]})["Invoice"]
     assert sim.webhooks.pending() == 0
     sim.set_webhook(sink=sink)
-    sim.store.accountant_record_payment(US_REALM, invoice["Id"], Decimal("20.00"))
+    sim.accountant.record_payment(US_REALM, invoice["Id"], Decimal("20.00"))
     sim.webhooks.flush()
     entities = json.loads(sink.calls[0][0])["eventNotifications"][0]["dataChangeEvent"][
         "entities"]
@@ -124,7 +124,7 @@ def test_accountant_payment_notifies_payment_and_invoice() -> None:
 def test_duplicate_delivery_sends_the_same_batch_twice() -> None:
     sink = Sink()
     sim = make_sim("cloudevents", sink, duplicate=True)
-    sim.store.add_name(US_REALM, "Employee", "Dup Employee")
+    sim.accountant.add_name(US_REALM, "Employee", "Dup Employee")
     sim.webhooks.flush()
     assert len(sink.calls) == 2 and sink.calls[0] == sink.calls[1]
 
@@ -132,9 +132,9 @@ def test_duplicate_delivery_sends_the_same_batch_twice() -> None:
 def test_failed_delivery_is_retried_and_holds_later_events() -> None:
     sink = Sink(status=500)
     sim = make_sim("legacy", sink)
-    sim.store.add_name(US_REALM, "Vendor", "First")
+    sim.accountant.add_name(US_REALM, "Vendor", "First")
     assert [d.ok for d in sim.webhooks.flush()] == [False]
-    sim.store.add_name(US_REALM, "Vendor", "Second")
+    sim.accountant.add_name(US_REALM, "Vendor", "Second")
     assert [d.ok for d in sim.webhooks.flush()] == [False]  # first one again, alone
     assert sink.calls[0][0] == sink.calls[1][0]
     sink.status = 200
@@ -150,14 +150,14 @@ def test_sink_exception_counts_as_failure() -> None:
 
     sim = Simulator(webhook_interval=None)
     sim.set_webhook(sink=broken)
-    sim.store.add_name(US_REALM, "Vendor", "Nobody home")
+    sim.accountant.add_name(US_REALM, "Vendor", "Nobody home")
     made = sim.webhooks.flush()
     assert made[0].status is None and "receiver down" in made[0].error
 
 
 def test_nothing_is_queued_without_a_receiver() -> None:
     sim = Simulator(webhook_interval=None)
-    sim.store.add_name(US_REALM, "Vendor", "Unheard")
+    sim.accountant.add_name(US_REALM, "Vendor", "Unheard")
     assert sim.webhooks.pending() == 0 and sim.webhooks.flush() == []
 
 
@@ -166,8 +166,8 @@ def test_background_thread_batches_and_delivers() -> None:
     sim = Simulator(webhook_verifier=VERIFIER, webhook_interval=0.05)
     sim.set_webhook(sink=sink)
     try:
-        sim.store.add_name(US_REALM, "Vendor", "Bg One")
-        sim.store.add_name(US_REALM, "Vendor", "Bg Two")
+        sim.accountant.add_name(US_REALM, "Vendor", "Bg One")
+        sim.accountant.add_name(US_REALM, "Vendor", "Bg Two")
         assert sink.arrived.wait(timeout=3)
         assert len(json.loads(sink.calls[0][0])) == 2  # both in one batch
         assert verify(*sink.calls[0])
@@ -194,7 +194,7 @@ def test_delivery_to_a_url_over_http() -> None:
     try:
         sim = Simulator(webhook_verifier=VERIFIER, webhook_interval=None,
                         webhook_url=f"http://127.0.0.1:{server.server_address[1]}/hook")
-        sim.store.add_name(US_REALM, "Vendor", "Over the wire")
+        sim.accountant.add_name(US_REALM, "Vendor", "Over the wire")
         assert [d.status for d in sim.webhooks.flush()] == [200]
     finally:
         server.shutdown()

@@ -5,10 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .acct_names import with_computed, write_item, write_person
-from .acct_payment import delete_payment, void_payment, write_payment
-from .acct_sales import delete_sales, void_invoice, write_sales
-from .entities import (
+from ..entities import (
     NAME_LISTS,
     PEOPLE,
     SALES_TXNS,
@@ -19,9 +16,12 @@ from .entities import (
     required,
     unsupported,
 )
+from .names import with_computed, write_item, write_person
+from .payments import delete_payment, void_payment, write_payment
+from .sales import delete_sales, void_invoice, write_sales
 
 if TYPE_CHECKING:
-    from .store import Store
+    from ..store import Store
 
 WRITABLE = {*PEOPLE, "Item", *SALES_TXNS, "Payment"}
 

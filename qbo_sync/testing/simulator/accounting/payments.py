@@ -6,19 +6,18 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from .acct_names import existing_for_update, merge
-from .acct_sales import applied_total, refresh_balance
-from .companies import exchange_rate
-from .entities import business, dec, invalid_ref, money, ref_value, required
+from ..companies import exchange_rate
+from ..entities import business, dec, invalid_ref, money, ref_value, required
+from .balances import Key, applied_total, refresh_balance, unapplied_amount
+from .names import existing_for_update, merge
 from .rules import check_same_currency, resolve_currency, resolve_ref
 
 if TYPE_CHECKING:
-    from .store import Store
+    from ..store import Store
 
 PAY_READ_ONLY = {"Id", "SyncToken", "MetaData", "domain", "sparse", "UnappliedAmt", "time"}
 APPLICABLE = ("Invoice", "CreditMemo")
 ZERO = Decimal("0")
-Key = tuple[str, str]
 
 
 def _targets(payment: dict | None) -> set[Key]:
@@ -87,12 +86,6 @@ def _apply(store: Store, realm_id: str, pay_id: str, old: set[Key],
             store.save(realm_id, kind, target, "Update")
 
 
-def _unapplied(total: Decimal, alloc: dict[Key, Decimal]) -> Decimal:
-    credits = sum((a for (k, _), a in alloc.items() if k == "CreditMemo"), ZERO)
-    applied = sum((a for (k, _), a in alloc.items() if k == "Invoice"), ZERO)
-    return total + credits - applied
-
-
 def write_payment(store: Store, realm_id: str, body: dict, params: dict[str, str]) -> dict:
     """Create or update (full/sparse) a Payment."""
     is_update = body.get("Id") not in (None, "")
@@ -128,7 +121,7 @@ def write_payment(store: Store, realm_id: str, body: dict, params: dict[str, str
         obj["PaymentMethodRef"] = {"value": method["Id"], "name": method["Name"]}
     pay_id = existing["Id"] if existing else None
     lines, alloc = _plan(store, realm_id, obj, customer, pay_id)
-    unapplied = _unapplied(total, alloc)
+    unapplied = unapplied_amount(total, alloc)
     if unapplied < 0:
         raise business(f"The lines apply more than the payment brings (TotalAmt {total} plus "
                        "credits); raise TotalAmt or lower the line amounts.", "TotalAmt")
@@ -159,27 +152,6 @@ def delete_payment(store: Store, realm_id: str, body: dict) -> dict:
     pay = existing_for_update(store, realm_id, "Payment", body)
     _apply(store, realm_id, pay["Id"], _targets(pay), {})
     return store.delete(realm_id, "Payment", pay["Id"])
-
-
-def unlink_payments(store: Store, realm_id: str, entity: str, txn_id: str) -> None:
-    """Take ``entity`` ``txn_id`` out of every payment applied to it (UI void/delete): the
-    payments keep their TotalAmt and the freed amount becomes UnappliedAmt."""
-    target = store.raw(realm_id, entity, txn_id)
-    for app in target.get("_applied") or []:
-        pay = store.raw(realm_id, "Payment", app["TxnId"])
-        if pay is None:
-            continue
-        pay["Line"] = [ln for ln in pay.get("Line") or []
-                       if (ln["LinkedTxn"][0]["TxnType"], ln["LinkedTxn"][0]["TxnId"])
-                       != (entity, txn_id)]
-        alloc: dict[Key, Decimal] = {}
-        for ln in pay["Line"]:
-            key = (ln["LinkedTxn"][0]["TxnType"], ln["LinkedTxn"][0]["TxnId"])
-            alloc[key] = alloc.get(key, ZERO) + ln["Amount"]
-        pay["UnappliedAmt"] = _unapplied(pay["TotalAmt"], alloc)
-        store.save(realm_id, "Payment", pay, "Update")
-    target["_applied"] = []
-    refresh_balance(entity, target)
 
 
 def _undeposited_funds(store: Store, realm_id: str) -> str:

@@ -7,40 +7,19 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from .acct_lines import price_lines
-from .acct_names import existing_for_update, merge
-from .companies import exchange_rate
-from .entities import ApiError, business, money
+from ..companies import exchange_rate
+from ..entities import ApiError, business, money
+from .balances import applied_total, refresh_balance, unlink_from_payments
+from .lines import price_lines
+from .names import existing_for_update, merge
 from .rules import check_doc_number, check_same_currency, resolve_currency, resolve_ref
 
 if TYPE_CHECKING:
-    from .store import Store
+    from ..store import Store
 
 SALES_READ_ONLY = {"Id", "SyncToken", "MetaData", "domain", "sparse", "TotalAmt", "Balance",
                    "HomeTotalAmt", "HomeBalance", "LinkedTxn", "RemainingCredit", "time"}
 ZERO = Decimal("0")
-
-
-def applied_total(obj: dict) -> Decimal:
-    return sum((a["Amount"] for a in obj.get("_applied") or []), ZERO)
-
-
-def refresh_balance(entity: str, obj: dict) -> None:
-    """Balance (and RemainingCredit) from TotalAmt minus what payments applied, and the
-    read-only LinkedTxn list that shows those payments (qbo-api.md §5.2, §5.4)."""
-    applied = obj.get("_applied") or []
-    open_amount = obj["TotalAmt"] - applied_total(obj)
-    if entity == "Invoice":
-        obj["Balance"] = open_amount
-    elif entity == "CreditMemo":
-        obj["Balance"] = open_amount
-        obj["RemainingCredit"] = open_amount
-    obj["LinkedTxn"] = [{"TxnId": a["TxnId"], "TxnType": a["TxnType"]} for a in applied]
-    rate = obj.get("ExchangeRate")
-    if rate is not None and rate != 1:
-        obj["HomeTotalAmt"] = money(obj["TotalAmt"] * rate)
-        if "Balance" in obj:
-            obj["HomeBalance"] = money(obj["Balance"] * rate)
 
 
 def _next_doc_number(store: Store, realm_id: str) -> str:
@@ -133,9 +112,7 @@ def void_invoice(store: Store, realm_id: str, invoice_id: str, body: dict | None
     webhooks (qbo-api.md §5.2)."""
     if body is not None:
         existing_for_update(store, realm_id, "Invoice", {**body, "Id": invoice_id})
-    from .acct_payment import unlink_payments
-
-    unlink_payments(store, realm_id, "Invoice", invoice_id)
+    unlink_from_payments(store, realm_id, "Invoice", invoice_id)
     inv = store.raw(realm_id, "Invoice", invoice_id)
     for line in inv.get("Line", []):
         if line.get("Amount") is not None:
@@ -165,8 +142,6 @@ def delete_sales(store: Store, realm_id: str, entity: str, txn_id: str,
             raise business(f"This {entity} is linked to Payment {ids}; delete the payments or "
                            "remove this transaction from them before deleting it.",
                            "LinkedTxn")
-        from .acct_payment import unlink_payments as unlink
-
-        unlink(store, realm_id, entity, txn_id)
+        unlink_from_payments(store, realm_id, entity, txn_id)
     return store.delete(realm_id, entity, txn_id)
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from .acct_names import with_computed
-from .entities import ENTITY_NAMES, business, parse_time, render, required
+from ..entities import ENTITY_NAMES, business, parse_time, render, required
+from .names import with_computed
 
 if TYPE_CHECKING:
-    from .store import Store
+    from ..store import Store
 
 WINDOW = timedelta(days=30)
 MAX_OBJECTS = 1000

@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-from .acct_names import with_computed
-from .entities import ENTITY_NAMES, NAME_LISTS, ApiError, parse_time, render
+from ..entities import ENTITY_NAMES, NAME_LISTS, ApiError, parse_time, render
+from .names import with_computed
 
 if TYPE_CHECKING:
-    from .store import Store
+    from ..store import Store
 
 DEFAULT_MAX, LIMIT_MAX = 100, 1000
 _META = {"Id", "MetaData.CreateTime", "MetaData.LastUpdatedTime"}

@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from .entities import ApiError, bad_length, business, clone, not_found, ref_value, required
+from ..entities import ApiError, bad_length, business, clone, not_found, ref_value, required
 from .rules import (
     build_display_name,
     check_display_name,
@@ -18,7 +18,7 @@ from .rules import (
 )
 
 if TYPE_CHECKING:
-    from .store import Store
+    from ..store import Store
 
 NAME_READ_ONLY = {"Id", "SyncToken", "MetaData", "domain", "sparse", "FullyQualifiedName",
                   "Balance", "BalanceWithJobs", "time"}

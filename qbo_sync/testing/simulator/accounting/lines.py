@@ -19,12 +19,12 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from .companies import US_AST_RATE, is_us
-from .entities import ApiError, business, clone, dec, invalid_ref, money, ref_value, required
+from ..companies import US_AST_RATE, is_us
+from ..entities import ApiError, business, clone, dec, invalid_ref, money, ref_value, required
 from .rules import resolve_ref
 
 if TYPE_CHECKING:
-    from .store import Store
+    from ..store import Store
 
 ZERO = Decimal("0")
 ITEM_REF = "Line.SalesItemLineDetail.ItemRef"

@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from qbo_sync.testing.simulator.accounting import Accounting
+from qbo_sync.testing.simulator.accounting import Accountant, Accounting
 from qbo_sync.testing.simulator.companies import US_REALM
 from qbo_sync.testing.simulator.store import ChangeEvent, Store
 from qbo_sync.testing.simulator.wire import Clock, SimRequest, SimResponse
@@ -34,6 +34,7 @@ class Api:
         self.clock = clock or Clock(START)
         self.store = store or Store(self.clock)
         self.acct = Accounting(self.store)
+        self.accountant = Accountant(self.store)
         self.events: list[ChangeEvent] = []
         self.store.subscribe(self.events.append)
 

@@ -7,13 +7,13 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from .acct_ops import read, send_invoice, write
+from ..entities import ENTITY_PATHS, ApiError, unsupported
+from ..store import Store
+from ..wire import SimRequest, SimResponse, new_tid, qbo_time
 from .batch import run_batch
 from .cdc import run_cdc
-from .entities import ENTITY_PATHS, ApiError, unsupported
+from .ops import read, send_invoice, write
 from .query import run as run_query
-from .store import Store
-from .wire import SimRequest, SimResponse, new_tid, qbo_time
 
 MINOR_VERSION = 75  # qbo-api.md §2.3: anything lower (or none) is handled as 75
 MAX_REQUEST_ID = 50  # qbo-api.md §2.4

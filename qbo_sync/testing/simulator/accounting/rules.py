@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .companies import CURRENCY_NAMES, currency_ref
-from .entities import (
+from ..companies import CURRENCY_NAMES, currency_ref
+from ..entities import (
     PEOPLE,
     ApiError,
     bad_length,
@@ -17,7 +17,7 @@ from .entities import (
 )
 
 if TYPE_CHECKING:
-    from .store import Store
+    from ..store import Store
 
 NAME_PARTS = {"Title": 16, "GivenName": 100, "MiddleName": 100, "FamilyName": 100,
               "Suffix": 16, "CompanyName": 100, "PrintOnCheckName": 110}

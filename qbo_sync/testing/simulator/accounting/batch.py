@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .acct_ops import write
-from .entities import ENTITY_NAMES, ApiError, business, required
+from ..entities import ENTITY_NAMES, ApiError, business, required
+from .ops import write
 from .query import run as run_query
 
 if TYPE_CHECKING:
-    from .store import Store
+    from ..store import Store
 
 MAX_ITEMS = 30  # qbo-api.md §3 "Items per batch request"
 
