@@ -1,5 +1,5 @@
 """The API's historical sync and Sync Health (sync-logs) endpoints, incl. isolation
-between workspaces (DESIGN.md invariant 8)."""
+between workspaces (docs/architecture.md, invariant 8)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Lists loaded from QBO for the settings screens (qbo-api.md §5.6–§5.8)."""
+"""Lists loaded from QBO for the settings screens (docs/qbo-rules.md §5.6–§5.8)."""
 
 from __future__ import annotations
 

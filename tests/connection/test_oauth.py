@@ -1,5 +1,5 @@
 """qbo_sync.oauth against the in-process simulator: connect, refresh (single-flight,
-rotation), invalid_grant, disconnect, and secrets at rest (qbo-api.md §1)."""
+rotation), invalid_grant, disconnect, and secrets at rest (docs/qbo-rules.md §1)."""
 
 from __future__ import annotations
 
@@ -279,7 +279,7 @@ def test_disconnect_still_forgets_tokens_when_revoke_fails(sim: Any, user: Any,
     assert conn.status == Connection.Status.DISCONNECTED and conn.refresh_token == ""
 
 
-# Secrets (DESIGN.md invariant 5) -------------------------------------------------------------
+# Secrets (docs/architecture.md, invariant 5) ----------------------------------------
 
 
 def test_tokens_are_encrypted_at_rest(sim: Any, user: Any) -> None:

@@ -1,5 +1,5 @@
 """The connect / callback / disconnect views, end to end with Django's test client and
-the in-process simulator's consent page (qbo-api.md §1.3)."""
+the in-process simulator's consent page (docs/qbo-rules.md §1.3)."""
 
 from __future__ import annotations
 

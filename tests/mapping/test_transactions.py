@@ -27,7 +27,7 @@ def item_lines(payload):
     return [ln for ln in payload["Line"] if ln["DetailType"] == "SalesItemLineDetail"]
 
 
-# --- line amounts (qbo-api.md §4.2 code 6070) -----------------------------------------
+# --- line amounts (docs/qbo-rules.md §4.2 code 6070) -----------------------------------------
 
 
 @pytest.mark.parametrize(

@@ -82,7 +82,7 @@ def test_the_view_answers_fast_and_calls_no_qbo(qbo_simulator, qbo_connection):
         resp = post(body, sign(body, VERIFIER), "application/cloudevents+json")
         elapsed = time.monotonic() - started
     assert resp.status_code == 200
-    assert elapsed < 0.5  # QBO gives 3 s (qbo-api.md §7.5)
+    assert elapsed < 0.5  # QBO gives 3 s (docs/qbo-rules.md §7.5)
     assert api_calls(qbo_simulator) == []
     event = WebhookEvent.objects.get()
     assert event.verified and not event.processed  # queued; the worker processes it

@@ -153,7 +153,7 @@ def test_transient_errors_retry_with_backoff_then_fail(qbo_simulator, connected,
         "retries" in job.error_message
     assert len(delays) == 3
     if kind == "throttle":
-        assert all(d >= 54 for d in delays)  # a 429 waits about a minute (qbo-api.md §3)
+        assert all(d >= 54 for d in delays)  # a 429 waits about a minute (docs/qbo-rules.md §3)
     base = [60, 120, 240]
     for seen, want in zip(delays, base, strict=True):
         assert want * 0.89 <= seen <= max(want, 60) * 1.11

@@ -1,4 +1,5 @@
-"""Exactly once: lost responses, timeouts, requestid, dead workers (DESIGN.md invariant 2)."""
+"""Exactly once: lost responses, timeouts, requestid, dead workers
+(docs/architecture.md, invariant 2)."""
 
 from __future__ import annotations
 
@@ -79,7 +80,7 @@ def test_requestid_sent_on_creates_and_stable_across_retries(qbo_simulator, conn
     assert len(creates) == 3
     ids = {r.requestid for r in creates}
     assert len(ids) == 1 and None not in ids
-    assert len(next(iter(ids))) <= 50  # qbo-api.md §2.4
+    assert len(next(iter(ids))) <= 50  # docs/qbo-rules.md §2.4
     assert len(qbo(qbo_simulator, "Invoice")) == 1
     # The customer create carried one too.
     assert all(r.requestid for r in writes(qbo_simulator, "customer"))

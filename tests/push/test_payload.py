@@ -1,4 +1,4 @@
-"""Payload rules, checked on what the simulator stored (qbo-api.md §5)."""
+"""Payload rules, checked on what the simulator stored (docs/qbo-rules.md §5)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Payments, credit memos and refunds (qbo-api.md §5.3–§5.5)."""
+"""Payments, credit memos and refunds (docs/qbo-rules.md §5.3–§5.5)."""
 
 from __future__ import annotations
 

@@ -132,7 +132,7 @@ def test_void_invoice_void_payment_and_delete(client, qbo_simulator):
 
 
 def test_writes_send_requestid_reads_do_not(client, qbo_simulator, qbo_connection):
-    qbo_connection.minor_version = 70  # below 75 is never sent (qbo-api.md §2.3)
+    qbo_connection.minor_version = 70  # below 75 is never sent (docs/qbo-rules.md §2.3)
     created = client.create("customer", {"DisplayName": "Req Id"}, request_id="job-17-v1")
     write = api_calls(qbo_simulator)[-1]
     assert write.requestid == "job-17-v1"
@@ -148,7 +148,7 @@ def test_same_requestid_does_not_create_twice(client, qbo_simulator):
     try:
         second = client.create("customer", {"DisplayName": "Once Only"},
                                request_id="create-once")
-    except exc.DuplicateRequestError:  # QBO may answer 600 instead (qbo-api.md §2.4)
+    except exc.DuplicateRequestError:  # QBO may answer 600 instead (docs/qbo-rules.md §2.4)
         second = first
     assert second["Id"] == first["Id"]
     assert client.count("customer", where_eq("DisplayName", "Once Only")) == 1

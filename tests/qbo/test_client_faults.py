@@ -1,4 +1,4 @@
-"""Fault parsing: every code in qbo-api.md §4.2 and the odd shapes QBO really sends."""
+"""Fault parsing: every code in docs/qbo-rules.md §4.2 and the odd shapes QBO really sends."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def json_fault(code, message, detail="", element="", fault_type="ValidationFault
 
 
 def gateway_fault(code, message, detail, fault_type):
-    # 3100/3200 come from the gateway with lower-case keys (qbo-api.md §4.1).
+    # 3100/3200 come from the gateway with lower-case keys (docs/qbo-rules.md §4.1).
     return json.dumps({
         "fault": {
             "error": [{"message": message, "detail": detail, "code": code}],

@@ -1,4 +1,4 @@
-"""Query literals (qbo-api.md §8): quote(), where_eq(), and a round trip through the
+"""Query literals (docs/qbo-rules.md §8): quote(), where_eq(), and a round trip through the
 simulator's query parser."""
 
 from __future__ import annotations

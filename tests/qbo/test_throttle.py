@@ -1,4 +1,4 @@
-"""The client-side per-realm budget (qbo-api.md §3) holds calls back before QBO has to."""
+"""The client-side per-realm budget (docs/qbo-rules.md §3) holds calls back before QBO has to."""
 
 import threading
 import time

@@ -1,7 +1,7 @@
 """The simulator as a whole: composes the clock, Store, Identity and Accounting and
 applies the gateway rules QBO applies before a call reaches the books.
 
-Order for ``/v3/company/{realm}/…`` (qbo-api.md §2.1, §3, §4):
+Order for ``/v3/company/{realm}/…`` (docs/qbo-rules.md §2.1, §3, §4):
 unknown realm → 403/3100; per-realm throttle → 429 XML; latency (slept with no lock
 held, while the call occupies one of the realm's concurrent slots); injected fault;
 bearer-token check by Identity → 401; then Accounting.
@@ -163,7 +163,7 @@ class Simulator:
             rule = self.faults.take(req, None, "")
             return self._run(rule, req, None, "", rec, lambda: self.identity.handle(req))
         if not self.store.has_realm(realm):
-            # qbo-api.md §4.2: 3100, the app is not authorised for this company.
+            # docs/qbo-rules.md §4.2: 3100, the app is not authorised for this company.
             return fault("3100", "message=ApplicationAuthorizationFailed; errorCode=003100; "
                          "statusCode=403", f"No company with realm id {realm}.",
                          fault_type="AUTHORIZATION", status=403, now=self.clock.now())

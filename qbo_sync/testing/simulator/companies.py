@@ -1,6 +1,6 @@
 """The companies the simulator starts with and the reference data each is seeded with
 (accounts, items, tax codes and rates, payment methods, one vendor, one employee,
-CompanyInfo and Preferences). qbo-api.md §5.6–§5.9."""
+CompanyInfo and Preferences). docs/qbo-rules.md §5.6–§5.9."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ UK_REALM = "9341453000000002"  # GB, VAT codes + GlobalTaxCalculation, multicurr
 US_MC_REALM = "9341453000000003"  # US, AST, multicurrency USD/CAD/EUR
 
 # US AST companies: QBO works out the rate from the address. The simulator uses one fixed
-# documented rate for every line marked TAX (qbo-api.md §5.2 "Tax: US vs non-US").
+# documented rate for every line marked TAX (docs/qbo-rules.md §5.2 "Tax: US vs non-US").
 US_AST_RATE = Decimal("8.25")
 
 DEFAULT_COMPANIES: list[dict[str, Any]] = [
@@ -31,7 +31,7 @@ CURRENCY_NAMES = {
     "DKK": "Danish Krone", "NOK": "Norwegian Krone", "MXN": "Mexican Peso",
     "ZAR": "South African Rand", "SGD": "Singapore Dollar", "HKD": "Hong Kong Dollar",
 }
-# Home-currency units per one unit of the foreign currency (qbo-api.md §5.9).
+# Home-currency units per one unit of the foreign currency (docs/qbo-rules.md §5.9).
 _RATES_TO_USD = {"USD": "1", "GBP": "1.27", "EUR": "1.08", "CAD": "0.73", "AUD": "0.66",
                  "NZD": "0.60", "CHF": "1.13", "JPY": "0.0067", "INR": "0.012",
                  "SEK": "0.095", "DKK": "0.145", "NOK": "0.093", "MXN": "0.055",

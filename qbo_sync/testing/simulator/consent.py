@@ -1,5 +1,5 @@
 """HTML for the simulator's authorization page (the stand-in for Intuit's
-``appcenter.intuit.com/connect/oauth2`` company picker, qbo-api.md §1.3).
+``appcenter.intuit.com/connect/oauth2`` company picker, docs/qbo-rules.md §1.3).
 
 Plain HTML with no scripts, so a person, the Django test client or a headless
 browser can click through it the same way.

@@ -1,5 +1,5 @@
 """Shared vocabulary of the simulated Accounting API: entity names, the API fault
-exception, money helpers and the JSON rendering rules (qbo-api.md §4, §5)."""
+exception, money helpers and the JSON rendering rules (docs/qbo-rules.md §4, §5)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 from .wire import SimResponse, fault
 
-# Path segment (lower case, qbo-api.md §2.1) -> entity name as it appears in JSON.
+# Path segment (lower case, docs/qbo-rules.md §2.1) -> entity name as it appears in JSON.
 ENTITY_PATHS: dict[str, str] = {
     "customer": "Customer",
     "vendor": "Vendor",
@@ -30,7 +30,7 @@ ENTITY_PATHS: dict[str, str] = {
 }
 ENTITY_NAMES: dict[str, str] = {v.lower(): v for v in ENTITY_PATHS.values()}
 
-# Name lists cannot be deleted and queries hide inactive ones (qbo-api.md §5).
+# Name lists cannot be deleted and queries hide inactive ones (docs/qbo-rules.md §5).
 NAME_LISTS = {"Customer", "Vendor", "Employee", "Item", "Account", "TaxCode", "TaxRate",
               "PaymentMethod", "CompanyCurrency"}
 PEOPLE = ("Customer", "Vendor", "Employee")  # share one DisplayName namespace (§5.1)
@@ -50,7 +50,7 @@ CENT = Decimal("0.01")
 
 
 class ApiError(ValueError):
-    """A QBO fault (qbo-api.md §4). Raised anywhere in request handling and turned into
+    """A QBO fault (docs/qbo-rules.md §4). Raised anywhere in request handling and turned into
     the JSON Fault envelope (or a batch item's ``Fault``) at the edge."""
 
     def __init__(self, code: str, message: str, detail: str = "", *, element: str = "",
@@ -64,12 +64,12 @@ class ApiError(ValueError):
                      fault_type=self.fault_type, status=self.status, now=now)
 
     def fault_body(self) -> dict:
-        """The ``Fault`` object alone, as a batch item carries it (qbo-api.md §10)."""
+        """The ``Fault`` object alone, as a batch item carries it (docs/qbo-rules.md §10)."""
         return {"Error": [{"Message": self.message, "Detail": self.detail, "code": self.code,
                            "element": self.element}], "type": self.fault_type}
 
 
-# Constructors for the faults used throughout; codes and wording from qbo-api.md §4.2.
+# Constructors for the faults used throughout; codes and wording from docs/qbo-rules.md §4.2.
 def required(param: str) -> ApiError:
     return ApiError("2020", "Required param missing, need to supply the required value for "
                     "the API", f"Required parameter {param} is missing in the request",
@@ -103,7 +103,7 @@ def bad_length(field: str, limit: int, supplied: int) -> ApiError:
 
 
 def unsupported(detail: str = "") -> ApiError:
-    # qbo-api.md §2.2/§4.2: wrong path or method -> HTTP 500 "Unsupported Operation".
+    # docs/qbo-rules.md §2.2/§4.2: wrong path or method -> HTTP 500 "Unsupported Operation".
     return ApiError("500", "Unsupported Operation", detail or "Operation is not supported.",
                     status=500, fault_type="SystemFault")
 
@@ -121,7 +121,7 @@ def dec(value: Any, field: str = "Amount") -> Decimal:
 
 
 def money(value: Decimal) -> Decimal:
-    """Round half-up to cents, the way QBO rounds Qty x UnitPrice (qbo-api.md §4.2 6070)."""
+    """Round half-up to cents, the way QBO rounds Qty x UnitPrice (docs/qbo-rules.md §4.2 6070)."""
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
@@ -148,7 +148,7 @@ def normalize(value: Any, key: str = "") -> Any:
 
 def render(value: Any) -> Any:
     """Internal record -> API JSON: Decimal becomes a JSON number, private ``_`` keys and
-    properties without a value are omitted (qbo-api.md §8, last bullet of Response)."""
+    properties without a value are omitted (docs/qbo-rules.md §8, last bullet of Response)."""
     if isinstance(value, dict):
         out = {}
         for k, v in value.items():

@@ -4,13 +4,13 @@ A rule matches requests by method, path regex, entity (first segment after
 ``/v3/company/{realm}/``), realm and ``operation`` query parameter, and fires for the
 next ``times`` matching calls (``None``: until removed). Kinds:
 
-- ``error``: answer 500 or 503 with a ``SystemFault`` body (qbo-api.md §4.1: 500 "retry
+- ``error``: answer 500 or 503 with a ``SystemFault`` body (docs/qbo-rules.md §4.1: 500 "retry
   once", 502/503/504 "retry with backoff");
 - ``timeout``: the client never gets an answer. By default nothing is executed; with
-  ``after_execute=True`` the call is executed first (the ambiguous case DESIGN.md
+  ``after_execute=True`` the call is executed first (the ambiguous case docs/architecture.md,
   invariant 2 is about);
 - ``drop``: execute, then lose the response (connection reset);
-- ``throttle``: answer the 429 XML body (qbo-api.md §3);
+- ``throttle``: answer the 429 XML body (docs/qbo-rules.md §3);
 - ``expire_tokens``: expire the realm's access tokens, then let the call run (it gets
   the 401 a real expiry gives);
 - ``stale``: bump the target record's SyncToken as if an accountant saved it just before

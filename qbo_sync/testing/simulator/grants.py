@@ -1,5 +1,5 @@
 """The simulator's OAuth bookkeeping: authorization codes, grants, rotating refresh
-tokens and access tokens, following Intuit's rules (qbo-api.md §1.3-§1.6).
+tokens and access tokens, following Intuit's rules (docs/qbo-rules.md §1.3-§1.6).
 
 A *grant* is one consent: a client connected to one realm. Every token belongs to a
 grant; revoking any token revokes the grant and with it every token (§1.6).

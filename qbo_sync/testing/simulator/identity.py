@@ -1,6 +1,6 @@
 """The simulator's Intuit identity service: the consent page, the token endpoint with
 rotating refresh tokens, revocation, and bearer-token checks for API calls
-(qbo-api.md §1). The bookkeeping lives in :mod:`.grants`, the HTML in :mod:`.consent`.
+(docs/qbo-rules.md §1). The bookkeeping lives in :mod:`.grants`, the HTML in :mod:`.consent`.
 """
 
 from __future__ import annotations
@@ -21,12 +21,12 @@ REVOKE_PATH = "/v2/oauth2/tokens/revoke"
 
 DEFAULT_CLIENTS = {"simulator-client-id": "simulator-client-secret"}
 ACCOUNTING_SCOPE = "com.intuit.quickbooks.accounting"
-#: Scopes Intuit knows (qbo-api.md §1.2); anything else is ``invalid_scope``.
+#: Scopes Intuit knows (docs/qbo-rules.md §1.2); anything else is ``invalid_scope``.
 KNOWN_SCOPES = frozenset({
     ACCOUNTING_SCOPE, "com.intuit.quickbooks.payment", "openid", "profile", "email",
     "phone", "address", "intuit_name",
 })
-#: Opt-in header for ``x_refresh_token_hard_expires_in`` (qbo-api.md §1.4 [2025]).
+#: Opt-in header for ``x_refresh_token_hard_expires_in`` (docs/qbo-rules.md §1.4 [2025]).
 HARD_EXPIRY_HEADER = "x-include-refresh-token-hard-expires-in"
 
 
@@ -79,7 +79,7 @@ class Identity:
                 return oauth_error(exc.error, exc.description, exc.status)
         return SimResponse(404, b"Not Found")
 
-    # Authorization page (qbo-api.md §1.3) ------------------------------------------
+    # Authorization page (docs/qbo-rules.md §1.3) ------------------------------------------
 
     def _check_authorize(self, params: dict[str, str]) -> SimResponse | None:
         """The response for a bad authorize request, or None when it is good. Problems
@@ -133,7 +133,7 @@ class Identity:
         )
         return self._back(params, code=code, realmId=realm_id)
 
-    # Token endpoint (qbo-api.md §1.4, §1.7) ------------------------------------------
+    # Token endpoint (docs/qbo-rules.md §1.4, §1.7) ------------------------------------------
 
     def _client(self, req: SimRequest, form: dict[str, str] | None = None) -> str:
         """The authenticated client id: HTTP Basic, or client_secret_post for the token
@@ -195,7 +195,7 @@ class Identity:
         # An unknown token is not an error (RFC 7009 §2.2): the outcome is the same.
         return SimResponse(200, b"", {"intuit_tid": new_tid()})
 
-    # API authentication (qbo-api.md §1.7, §4.1, §4.2) ---------------------------------
+    # API authentication (docs/qbo-rules.md §1.7, §4.1, §4.2) ---------------------------------
 
     def authenticate(self, req: SimRequest, realm_id: str) -> SimResponse | None:
         """None when the bearer token may call the realm's API, else QBO's 401."""
@@ -208,7 +208,7 @@ class Identity:
         if not reason:
             return None
         # The gateway's 3200 fault, type AUTHENTICATION, with the lower-case keys the
-        # gateway uses for 3100/3200 (qbo-api.md §4.1: "Some gateway errors (3100/3200)
+        # gateway uses for 3100/3200 (docs/qbo-rules.md §4.1: "Some gateway errors (3100/3200)
         # come back with lower-case keys"), so clients must parse case-insensitively.
         body = {
             "fault": {

@@ -1,4 +1,4 @@
-"""Per-realm throttling as QBO's gateway applies it (qbo-api.md §3).
+"""Per-realm throttling as QBO's gateway applies it (docs/qbo-rules.md §3).
 
 - 500 requests per minute per realm (sliding window over the simulator's clock, so tests
   can ``clock.advance(60)`` instead of waiting);

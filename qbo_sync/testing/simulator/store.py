@@ -22,7 +22,7 @@ REPLAY_LIMIT = 20_000  # requestids remembered per realm (QBO's retention is und
 
 @dataclass(frozen=True)
 class ChangeEvent:
-    """One committed change, as webhooks and CDC see it (qbo-api.md §6, §7)."""
+    """One committed change, as webhooks and CDC see it (docs/qbo-rules.md §6, §7)."""
 
     realm_id: str
     entity: str
@@ -154,7 +154,7 @@ class Store:
         return obj
 
     def delete(self, realm_id: str, entity: str, id: str) -> dict:
-        """Remove a record and keep a tombstone for CDC (qbo-api.md §6)."""
+        """Remove a record and keep a tombstone for CDC (docs/qbo-rules.md §6)."""
         realm = self._realm(realm_id)
         obj = realm["entities"].get(entity, {}).pop(id)
         now = self.clock.now()

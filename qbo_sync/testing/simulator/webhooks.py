@@ -1,4 +1,4 @@
-"""Outgoing webhooks, as QBO sends them (qbo-api.md §7).
+"""Outgoing webhooks, as QBO sends them (docs/qbo-rules.md §7).
 
 Every committed Store change becomes an event. Events are batched for ``interval``
 seconds (QBO aggregates notifications; in sandbox almost in real time, §7.1) and POSTed
@@ -41,7 +41,7 @@ DELIVERY_TIMEOUT = 3.0  # QBO treats a receiver slower than 3 s as failed (§7.5
 
 
 def sign(body: bytes, verifier: str) -> str:
-    """The ``intuit-signature`` value for ``body`` (qbo-api.md §7.4)."""
+    """The ``intuit-signature`` value for ``body`` (docs/qbo-rules.md §7.4)."""
     digest = hmac.new(verifier.encode("utf-8"), body, hashlib.sha256).digest()
     return base64.b64encode(digest).decode("ascii")
 

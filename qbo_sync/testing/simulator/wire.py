@@ -90,7 +90,7 @@ def fault(
     status: int = 400,
     now: datetime | None = None,
 ) -> SimResponse:
-    """QBO's JSON Fault envelope (qbo-api.md §4.1)."""
+    """QBO's JSON Fault envelope (docs/qbo-rules.md §4.1)."""
     body = {
         "Fault": {
             "Error": [
@@ -109,7 +109,7 @@ def fault(
 
 
 def throttled() -> SimResponse:
-    """429 with the XML body QBO sends even when JSON was asked for (qbo-api.md §3)."""
+    """429 with the XML body QBO sends even when JSON was asked for (docs/qbo-rules.md §3)."""
     xml = (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
         '<IntuitResponse xmlns="http://schema.intuit.com/finance/v3" time="'
@@ -125,7 +125,7 @@ def throttled() -> SimResponse:
 
 
 def oauth_error(error: str, description: str = "", status: int = 400) -> SimResponse:
-    """Token-endpoint error shape (qbo-api.md §1.7)."""
+    """Token-endpoint error shape (docs/qbo-rules.md §1.7)."""
     body: dict[str, str] = {"error": error}
     if description:
         body["error_description"] = description

@@ -1,5 +1,5 @@
 """Payments: application, partial and multiple payments, unapplied excess, over-applying,
-credit memos, void and delete (qbo-api.md §5.3)."""
+credit memos, void and delete (docs/qbo-rules.md §5.3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Gateway rules of the simulator (qbo-api.md §2–§4), driven with plain ``requests``
+"""Gateway rules of the simulator (docs/qbo-rules.md §2–§4), driven with plain ``requests``
 through the in-process transport."""
 
 from __future__ import annotations
@@ -80,13 +80,13 @@ def test_auth_failures_come_from_identity(sim: Simulator, token: str) -> None:
     assert error_code(info("not-a-token")) == "3200"
     no_header = requests.get(f"{BASE}/v3/company/{US_REALM}/companyinfo/{US_REALM}", timeout=5)
     assert no_header.status_code == 401
-    # A token for one company does not open another (qbo-api.md §2.1).
+    # A token for one company does not open another (docs/qbo-rules.md §2.1).
     assert info(token, realm=UK_REALM).status_code == 401
 
 
 def test_access_token_expires_with_the_clock_and_on_demand(sim: Simulator, token: str) -> None:
     assert info(token).status_code == 200
-    sim.clock.advance(3601)  # qbo-api.md §1.5: access tokens live one hour
+    sim.clock.advance(3601)  # docs/qbo-rules.md §1.5: access tokens live one hour
     assert info(token).status_code == 401
     fresh = sim.issue_tokens(US_REALM)["access_token"]
     assert info(fresh).status_code == 200
@@ -111,7 +111,7 @@ def test_internal_error_becomes_500_and_is_kept(sim: Simulator, token: str,
     assert "boom" in sim.errors[-1]
 
 
-# throttling (qbo-api.md §3) --------------------------------------------------------
+# throttling (docs/qbo-rules.md §3) --------------------------------------------------------
 
 
 def test_per_minute_limit_is_a_sliding_window_per_realm(token: str) -> None:

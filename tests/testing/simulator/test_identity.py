@@ -1,5 +1,5 @@
 """The simulator's Intuit identity service, driven through ``Identity.handle`` the way
-HTTP requests reach it (qbo-api.md §1)."""
+HTTP requests reach it (docs/qbo-rules.md §1)."""
 
 from __future__ import annotations
 

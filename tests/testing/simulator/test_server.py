@@ -16,7 +16,7 @@ from qbo_sync.testing.simulator.server import serve_in_thread
 
 
 class Client:
-    """The least a QBO client does: bearer token, JSON, minorversion (qbo-api.md §2)."""
+    """The least a QBO client does: bearer token, JSON, minorversion (docs/qbo-rules.md §2)."""
 
     def __init__(self, base_url: str, token: str) -> None:
         self.base = f"{base_url}/v3/company/{US_REALM}"

@@ -1,4 +1,4 @@
-"""Webhooks the simulator sends (qbo-api.md §7): envelopes, signature, delivery."""
+"""Webhooks the simulator sends (docs/qbo-rules.md §7): envelopes, signature, delivery."""
 
 from __future__ import annotations
 

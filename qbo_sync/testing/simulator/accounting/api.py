@@ -1,5 +1,5 @@
 """The Accounting API under ``/v3/company/{realmId}/…``: routing, ``minorversion``,
-``requestid`` replay and the JSON envelopes (qbo-api.md §2, §4)."""
+``requestid`` replay and the JSON envelopes (docs/qbo-rules.md §2, §4)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from .cdc import run_cdc
 from .ops import read, send_invoice, write
 from .query import run as run_query
 
-MINOR_VERSION = 75  # qbo-api.md §2.3: anything lower (or none) is handled as 75
-MAX_REQUEST_ID = 50  # qbo-api.md §2.4
+MINOR_VERSION = 75  # docs/qbo-rules.md §2.3: anything lower (or none) is handled as 75
+MAX_REQUEST_ID = 50  # docs/qbo-rules.md §2.4
 
 
 class Accounting:

@@ -23,7 +23,7 @@ def applied_total(obj: dict) -> Decimal:
 
 def refresh_balance(entity: str, obj: dict) -> None:
     """Balance (and RemainingCredit) from TotalAmt minus what payments applied, and the
-    read-only LinkedTxn list that shows those payments (qbo-api.md §5.2, §5.4)."""
+    read-only LinkedTxn list that shows those payments (docs/qbo-rules.md §5.2, §5.4)."""
     applied = obj.get("_applied") or []
     open_amount = obj["TotalAmt"] - applied_total(obj)
     if entity == "Invoice":

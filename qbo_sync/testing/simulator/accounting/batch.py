@@ -1,5 +1,5 @@
 """POST /batch: up to 30 items, each a create/update/delete/void or a Query, answered
-item by item with the entity, a QueryResponse or a per-item Fault (qbo-api.md §3, §10)."""
+item by item with the entity, a QueryResponse or a per-item Fault (docs/qbo-rules.md §3, §10)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from .query import run as run_query
 if TYPE_CHECKING:
     from ..store import Store
 
-MAX_ITEMS = 30  # qbo-api.md §3 "Items per batch request"
+MAX_ITEMS = 30  # docs/qbo-rules.md §3 "Items per batch request"
 
 
 def run_batch(store: Store, realm_id: str, body: Any) -> dict:

@@ -1,5 +1,5 @@
 """GET /cdc: objects changed since a time, grouped per entity, ordered by
-LastUpdatedTime, deleted ones after the active ones, at most 1000 in all (qbo-api.md §6)."""
+LastUpdatedTime, deleted ones after the active ones, at most 1000 in all (docs/qbo-rules.md §6)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Sales-form lines: validation, discount and tax, for Invoice, CreditMemo and
-RefundReceipt (qbo-api.md §5.2 "Line types" and "Tax: US vs non-US").
+RefundReceipt (docs/qbo-rules.md §5.2 "Line types" and "Tax: US vs non-US").
 
 Tax model (kept simple and documented):
 - US (AST): a line's TaxCodeRef is ``TAX`` or ``NON`` (``NON`` when omitted). TAX
@@ -8,7 +8,7 @@ Tax model (kept simple and documented):
   as an override. With ``ApplyTaxAfterDiscount`` the discount reduces the taxable base.
 - Non-US: every sales line needs a real TaxCode; tax per rate is computed from the rates
   of each code. ``TaxExcluded`` (default) adds the tax on top of the line amounts.
-  ``TaxInclusive`` follows qbo-api.md's reading that ``Amount`` is the net amount: the tax
+  ``TaxInclusive`` follows docs/qbo-rules.md's reading that ``Amount`` is the net amount: the tax
   is computed the same way and each line also reports ``TaxInclusiveAmt`` (gross).
   ``NotApplicable`` means no tax. The discount scales each rate's taxable base. The
   simulator always recalculates non-US tax (any TxnTaxDetail sent is replaced).
@@ -57,7 +57,7 @@ def _sales_line(store: Store, realm_id: str, line: dict, us: bool, mode: str) ->
     if qty is not None and price is not None:
         expected = money(dec(qty, "Qty") * dec(price, "UnitPrice"))
         if money(amount) != expected or amount != money(amount):
-            # qbo-api.md §4.2 6070: Amount must equal round(Qty x UnitPrice, 2), half-up.
+            # docs/qbo-rules.md §4.2 6070: Amount must equal round(Qty x UnitPrice, 2), half-up.
             raise ApiError("6070", "Amount is not equal to UnitPrice * Qty",
                            f"Amount is not equal to UnitPrice * Qty. Supplied value:{amount}",
                            element="Line.Amount")

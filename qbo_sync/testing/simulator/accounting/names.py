@@ -1,5 +1,5 @@
 """Name-list writers: Customer, Vendor, Employee (one DisplayName namespace) and Item
-(qbo-api.md §5.1, §5.6)."""
+(docs/qbo-rules.md §5.1, §5.6)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ ITEM_TYPES = ITEM_TYPES_NEEDING_INCOME | {"Group", "Category"}
 
 def merge(existing: dict | None, body: dict, read_only: set[str], sparse: bool) -> dict:
     """The record an update produces: sparse keeps unsent fields, full resets them
-    (qbo-api.md §5, "full update sets any writable field you omit to NULL")."""
+    (docs/qbo-rules.md §5, "full update sets any writable field you omit to NULL")."""
     if existing is None:
         base: dict[str, Any] = {}
     elif sparse:
@@ -65,7 +65,7 @@ def write_person(store: Store, realm_id: str, entity: str, body: dict) -> dict:
     elif not obj.get("DisplayName"):
         derived = build_display_name(obj)
         if derived is None:
-            # qbo-api.md §5.1: DisplayName or a name part is required on create.
+            # docs/qbo-rules.md §5.1: DisplayName or a name part is required on create.
             raise required("DisplayName or one of Title/GivenName/MiddleName/FamilyName/Suffix")
         check_display_name(derived)
         obj["DisplayName"] = derived
@@ -100,7 +100,7 @@ def write_person(store: Store, realm_id: str, entity: str, body: dict) -> dict:
 
 def write_item(store: Store, realm_id: str, body: dict) -> dict:
     """Create or update an Item: Name required, ≤100, no colon, unique among items;
-    Service items need an income account (qbo-api.md §5.6)."""
+    Service items need an income account (docs/qbo-rules.md §5.6)."""
     is_update = body.get("Id") not in (None, "")
     existing = existing_for_update(store, realm_id, "Item", body) if is_update else None
     obj = merge(existing, body, NAME_READ_ONLY, body.get("sparse") is True)

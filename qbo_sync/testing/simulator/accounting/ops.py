@@ -1,5 +1,5 @@
 """Entity operations shared by single requests and batch items: read, create, update,
-delete, void (qbo-api.md §2.1 operation table)."""
+delete, void (docs/qbo-rules.md §2.1 operation table)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Payments: applying to invoices (and credit memos), partial and multiple payments,
-unapplied excess, void and delete (qbo-api.md §5.3)."""
+unapplied excess, void and delete (docs/qbo-rules.md §5.3)."""
 
 from __future__ import annotations
 
@@ -135,7 +135,7 @@ def write_payment(store: Store, realm_id: str, body: dict, params: dict[str, str
 
 def void_payment(store: Store, realm_id: str, body: dict) -> dict:
     """``POST /payment?operation=update&include=void``: amounts 0, "Voided" note, the
-    invoices it paid are open again (qbo-api.md §5.3)."""
+    invoices it paid are open again (docs/qbo-rules.md §5.3)."""
     pay = existing_for_update(store, realm_id, "Payment", body)
     old = _targets(pay)
     for line in pay.get("Line") or []:

@@ -1,4 +1,4 @@
-"""The QBO query language (qbo-api.md §8):
+"""The QBO query language (docs/qbo-rules.md §8):
 
 ``SELECT * | COUNT(*) FROM Entity [WHERE c AND c ...] [ORDERBY f [ASC|DESC]]
 [STARTPOSITION n] [MAXRESULTS n]`` with ``= < > <= >= IN (...) LIKE``. OR, parentheses

@@ -1,4 +1,4 @@
-"""Validation rules shared by the entity writers (qbo-api.md §4.2, §5)."""
+"""Validation rules shared by the entity writers (docs/qbo-rules.md §4.2, §5)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ FORBIDDEN_NAME_CHARS = {":": "a colon (:)", "\t": "a tab", "\n": "a newline", "\
 
 
 def check_display_name(value: Any, field: str = "DisplayName") -> None:
-    """No colon, tab or newline; length limits (qbo-api.md §5.1).
+    """No colon, tab or newline; length limits (docs/qbo-rules.md §5.1).
 
     Forbidden characters get code 6000 (Business Validation Error): QBO documents the rule
     but no dedicated code, and 6000 is its catch-all for business rules. Over-long values
@@ -65,7 +65,7 @@ def _name_key(name: str) -> str:
 def check_unique_name(store: Store, realm_id: str, name: str, *, entity: str = "",
                       own_id: str | None = None) -> None:
     """DisplayName is unique across Customer, Vendor and Employee, case-insensitively and
-    including inactive records (qbo-api.md §5.1) -> 6240 with the clashing Id."""
+    including inactive records (docs/qbo-rules.md §5.1) -> 6240 with the clashing Id."""
     key = _name_key(name)
     for other in PEOPLE:
         for obj in store.raw_all(realm_id, other):
@@ -81,7 +81,7 @@ def check_unique_name(store: Store, realm_id: str, name: str, *, entity: str = "
 
 def check_doc_number(store: Store, realm_id: str, entity: str, doc: Any, *, own_id: str | None,
                      allow_duplicates: bool) -> None:
-    """DocNumber ≤ 21 characters; unique among invoices unless allowed (qbo-api.md §5.2)."""
+    """DocNumber ≤ 21 characters; unique among invoices unless allowed (docs/qbo-rules.md §5.2)."""
     if doc is None:
         return
     doc = str(doc)
@@ -101,7 +101,7 @@ def check_doc_number(store: Store, realm_id: str, entity: str, doc: Any, *, own_
 def resolve_ref(store: Store, realm_id: str, entity: str, ref: Any, element: str, *,
                 must_be_active: bool = True, needed: bool = True) -> dict | None:
     """The referenced record: 2020 when missing, 2500 when the id does not exist,
-    610 when the record is inactive (qbo-api.md §4.2)."""
+    610 when the record is inactive (docs/qbo-rules.md §4.2)."""
     rid = ref_value(ref)
     if rid is None:
         if needed:
@@ -117,7 +117,7 @@ def resolve_ref(store: Store, realm_id: str, entity: str, ref: Any, element: str
 
 def resolve_currency(store: Store, realm_id: str, ref: Any, *, add_if_known: bool = False
                      ) -> dict[str, str]:
-    """A CurrencyRef checked against the company (qbo-api.md §5.1, §5.9). Defaults to the
+    """A CurrencyRef checked against the company (docs/qbo-rules.md §5.1, §5.9). Defaults to the
     home currency. Without multicurrency only the home currency is allowed. A customer may
     bring a new (real) currency into a multicurrency company, as QBO adds it to the list;
     a transaction may only use a currency the company already has."""
@@ -150,7 +150,7 @@ def check_same_currency(txn_currency: str, customer: dict[str, Any]) -> None:
 
 
 def check_sync_token(existing: dict[str, Any], body: dict[str, Any]) -> None:
-    """Updates need the current SyncToken; a stale one gives 5010 (qbo-api.md §5)."""
+    """Updates need the current SyncToken; a stale one gives 5010 (docs/qbo-rules.md §5)."""
     token = body.get("SyncToken")
     if token is None or token == "":
         raise required("SyncToken")

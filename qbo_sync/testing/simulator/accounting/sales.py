@@ -1,5 +1,5 @@
 """Invoice, CreditMemo and RefundReceipt: create, full/sparse update, void, delete
-(qbo-api.md §5.2, §5.4, §5.5)."""
+(docs/qbo-rules.md §5.2, §5.4, §5.5)."""
 
 from __future__ import annotations
 
@@ -109,7 +109,7 @@ def write_sales(store: Store, realm_id: str, entity: str, body: dict,
 def void_invoice(store: Store, realm_id: str, invoice_id: str, body: dict | None = None) -> dict:
     """Amounts become 0, PrivateNote gets a "Voided" prefix; payments that were applied
     become unapplied credit (as in the QBO UI). Shows as an update in CDC, ``Void`` in
-    webhooks (qbo-api.md §5.2)."""
+    webhooks (docs/qbo-rules.md §5.2)."""
     if body is not None:
         existing_for_update(store, realm_id, "Invoice", {**body, "Id": invoice_id})
     unlink_from_payments(store, realm_id, "Invoice", invoice_id)
@@ -132,7 +132,7 @@ def void_invoice(store: Store, realm_id: str, invoice_id: str, body: dict | None
 def delete_sales(store: Store, realm_id: str, entity: str, txn_id: str,
                  body: dict | None = None, *, unlink_payments: bool = False) -> dict:
     """Delete a transaction. Through the API an invoice or credit memo that payments are
-    applied to can't be deleted (qbo-api.md §5.2: unlink or delete the payments first)."""
+    applied to can't be deleted (docs/qbo-rules.md §5.2: unlink or delete the payments first)."""
     if body is not None:
         existing_for_update(store, realm_id, entity, {**body, "Id": txn_id})
     obj = store.raw(realm_id, entity, txn_id)
