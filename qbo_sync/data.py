@@ -39,8 +39,24 @@ class LineData:
     discount: Decimal = Decimal("0")  # absolute amount off this line
 
 
+@dataclass(frozen=True, kw_only=True)
+class DocumentFigures:
+    """What invoices, credit memos and refunds share beyond their lines (keyword-only)."""
+
+    # An amount off the whole document (QBO's one discount line); tax is computed on
+    # the discounted amount unless ``tax_after_discount`` is False (US companies only).
+    discount: Decimal = Decimal("0")
+    tax_after_discount: bool = True
+    # The app's own figures, compared with what QuickBooks stores after every write.
+    # ``None``: the app states none, and qbo_sync derives them from the lines
+    # (``mapping.totals``). ``tax_total`` is also what is sent when the app is the tax
+    # authority (Settings → Tax authority).
+    tax_total: Decimal | None = None
+    total: Decimal | None = None
+
+
 @dataclass(frozen=True)
-class InvoiceData:
+class InvoiceData(DocumentFigures):
     key: str
     workspace: str
     number: str
@@ -53,6 +69,7 @@ class InvoiceData:
     memo: str = ""  # shown to the customer
     private_note: str = ""
     exchange_rate: Decimal | None = None
+    balance: Decimal | None = None  # what is still owed, when the app knows
 
 
 @dataclass(frozen=True)
@@ -69,7 +86,7 @@ class PaymentData:
 
 
 @dataclass(frozen=True)
-class CreditMemoData:
+class CreditMemoData(DocumentFigures):
     key: str
     workspace: str
     number: str
@@ -82,7 +99,7 @@ class CreditMemoData:
 
 
 @dataclass(frozen=True)
-class RefundData:
+class RefundData(DocumentFigures):
     key: str
     workspace: str
     number: str

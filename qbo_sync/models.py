@@ -30,6 +30,11 @@ class Connection(models.Model):
         APP = "app", "Use our invoice numbers"
         QBO = "qbo", "Let QuickBooks number invoices"
 
+    class TaxAuthority(models.TextChoices):
+        # docs/qbo-rules.md §5.2 "Tax: US vs non-US": who decides a document's tax.
+        APP = "app", "The app: QuickBooks stores the app's tax"
+        QUICKBOOKS = "quickbooks", "QuickBooks: it computes the tax, differences are reported"
+
     workspace = models.CharField(max_length=100, unique=True)
     realm_id = models.CharField(max_length=32, blank=True)
     company_name = models.CharField(max_length=1024, blank=True)
@@ -61,6 +66,9 @@ class Connection(models.Model):
     # Settings chosen by the workspace admin from lists loaded from QBO.
     invoice_number_strategy = models.CharField(
         max_length=10, choices=NumberStrategy.choices, default=NumberStrategy.APP
+    )
+    tax_authority = models.CharField(
+        max_length=12, choices=TaxAuthority.choices, default=TaxAuthority.APP
     )
     default_item_id = models.CharField(max_length=32, blank=True)
     default_item_name = models.CharField(max_length=255, blank=True)
@@ -245,6 +253,8 @@ class SyncJob(models.Model):
         PENDING = "pending", "Pending"
         RUNNING = "running", "Running"
         SUCCEEDED = "succeeded", "Succeeded"
+        # Written, but QuickBooks' total, tax or balance is not the app's (``totals``).
+        DIFFERS = "differs", "Succeeded, totals differ"
         FAILED = "failed", "Failed"
         PARKED = "parked", "Waiting for reconnect"
         SKIPPED = "skipped", "Skipped"
@@ -273,6 +283,8 @@ class SyncJob(models.Model):
     error_message = models.TextField(blank=True)
     payload = models.JSONField(default=dict, blank=True)  # masked
     response = models.JSONField(default=dict, blank=True)  # masked
+    #: For "differs": the app's and QuickBooks' figures, the difference, cause and fix.
+    totals = models.JSONField(default=dict, blank=True)
     qbo_id = models.CharField(max_length=32, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -286,6 +298,10 @@ class SyncJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.direction} {self.entity} {self.action} #{self.pk} ({self.status})"
+
+
+#: The job states that mean "written": Sync Health shows "differs" amber, not red.
+SUCCESS_STATUSES = (SyncJob.Status.SUCCEEDED, SyncJob.Status.DIFFERS)
 
 
 class SyncAttempt(models.Model):

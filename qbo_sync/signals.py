@@ -12,6 +12,11 @@ sync_succeeded = Signal()
 #: ``error`` (QBOSyncError) — ``error.fix`` says what the user should do.
 sync_failed = Signal()
 
+#: A write succeeded but QuickBooks' figures differ from the app's. kwargs: ``job``
+#: (SyncJob), ``obj`` (host document), ``totals`` (dict: ``app``, ``quickbooks``,
+#: ``difference``, ``cause``, ``fix``).
+totals_mismatch = Signal()
+
 #: An invoice was created or updated in QBO. kwargs: ``job``, ``obj`` (host invoice),
 #: ``qbo_id``.
 invoice_synced = Signal()

@@ -23,6 +23,7 @@ from qbo_sync.data import (
     RefundData,
 )
 
+from . import money
 from .models import Contact, CreditMemo, Invoice, Membership, Payment, Refund, Workspace
 
 DEFAULT_WORKSPACE = "default"
@@ -41,6 +42,12 @@ def _lines(document: Any) -> tuple[LineData, ...]:
         )
         for line in document.lines.all()
     )
+
+
+def _figures(document: Any) -> dict[str, Any]:
+    """The document's own tax and total, which qbo_sync compares with QuickBooks'."""
+    totals = money.totals(document.lines.all())
+    return {"tax_total": totals["tax"], "total": totals["total"]}
 
 
 def _key(pk: int | None) -> str:
@@ -119,6 +126,8 @@ class InvoiceAdapter(adapters.InvoiceAdapter):
             lines=_lines(obj),
             memo=obj.memo,
             private_note=obj.notes,
+            balance=obj.balance,
+            **_figures(obj),
         )
 
     def mark_paid(self, obj: Invoice, *, paid_at: Any, source: str = "quickbooks") -> None:
@@ -198,6 +207,7 @@ class CreditMemoAdapter(adapters.CreditMemoAdapter):
             lines=_lines(obj),
             invoice_key=_key(obj.invoice_id),
             memo=obj.memo,
+            **_figures(obj),
         )
 
 
@@ -220,6 +230,7 @@ class RefundAdapter(adapters.RefundAdapter):
             method=obj.method,
             reference=obj.reference,
             memo=obj.memo,
+            **_figures(obj),
         )
 
 

@@ -21,6 +21,7 @@ GREEN, RED, AMBER, GREY = "#1b7f3b", "#b3261e", "#9a6700", "#5f6368"
 
 _JOB_COLOURS = {
     SyncJob.Status.SUCCEEDED: GREEN,
+    SyncJob.Status.DIFFERS: AMBER,
     SyncJob.Status.FAILED: RED,
     SyncJob.Status.PARKED: AMBER,
     SyncJob.Status.RUNNING: AMBER,

@@ -11,7 +11,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from ..exceptions import QBOSyncError
-from ..models import Connection, SyncJob
+from ..models import SUCCESS_STATUSES, Connection, SyncJob
 from .lists import capabilities_of
 
 #: Settings every company needs, with the label users see and where to set it.
@@ -78,7 +78,7 @@ def status_summary(connection: Connection | None, *, workspace: str = "") -> dic
         "connected_at": connection.connected_at if connection else None,
         "tokens": {},
         "jobs": counts,
-        "last_success": _job_brief(finished.filter(status=SyncJob.Status.SUCCEEDED).first()),
+        "last_success": _job_brief(finished.filter(status__in=SUCCESS_STATUSES).first()),
         "last_failure": _job_brief(finished.filter(status=SyncJob.Status.FAILED).first()),
         "missing_required": missing_required(connection) if connection else [],
     }

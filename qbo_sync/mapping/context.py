@@ -47,6 +47,8 @@ class MappingContext:
     item_map: Mapping[str, str] = field(default_factory=_empty_map)  # category → Item Id
     tax_map: Mapping[str, str] = field(default_factory=_empty_map)  # rate key → TaxCode Id
     global_tax_calculation: str = "TaxExcluded"
+    tax_authority: str = "app"  # "app" (QuickBooks keeps the app's tax) | "quickbooks"
+    ar_account_id: str = ""
 
     def __post_init__(self) -> None:
         # Normalise once so that lookups and comparisons need no care later, and copy
@@ -72,7 +74,8 @@ class MappingContext:
         ``allow_discount`` and optionally ``discount_account_id`` (from Preferences
         ``SalesFormsPrefs.DefaultDiscountAccount``) and ``global_tax_calculation``.
         ``settings``: ``invoice_number_strategy``, ``default_item_id``,
-        ``default_tax_code_id``, ``default_deposit_account_id`` and optionally
+        ``default_tax_code_id``, ``default_deposit_account_id``, ``tax_authority``,
+        ``ar_account_id`` and optionally
         ``discount_account_id`` / ``global_tax_calculation`` (these win over capabilities).
         """
         home = str(capabilities.get("home_currency") or "").strip().upper()
@@ -104,6 +107,8 @@ class MappingContext:
             item_map=dict(item_map or {}),
             tax_map=dict(tax_map or {}),
             global_tax_calculation=pick("global_tax_calculation", "TaxExcluded"),
+            tax_authority=setting("tax_authority") or "app",
+            ar_account_id=setting("ar_account_id"),
         )
 
     def currency_ref(self, code: str, what: str) -> str | None:

@@ -4,16 +4,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from ..data import LineData
 from ..exceptions import ConfigurationError, MappingError
 from .context import MappingContext
-from .text import clip, line_amount, problem, round_money
+from .text import CENT, clip, line_amount, problem, round_money
 
 DESCRIPTION_MAX = 4000
 US_TAX_CODES = ("TAX", "NON")
+# QBO keeps numbers in "10.5 format": at most 5 decimal places (docs/qbo-rules.md §5).
+UNIT_PRICE_STEP = Decimal("0.00001")
 
 DISCOUNT_FIX = (
     "turn on discounts in QuickBooks (Account and settings → Sales → Sales form content "
@@ -64,8 +66,8 @@ def _lookup_tax(tax_map: Mapping[str, str], key: str) -> str | None:
 def resolve_tax_code(line: LineData, ctx: MappingContext) -> str:
     """The line's ``TaxCodeRef`` value (docs/qbo-rules.md §5.2 "Tax: US vs non-US").
 
-    US (AST): the pseudo-code ``TAX`` or ``NON``: the tax mapping if there is one,
-    else ``NON`` for an empty or zero rate and ``TAX`` for any other rate.
+    US (AST): the pseudo-code ``TAX`` or ``NON``: the tax mapping if there is one, else
+    the Default Tax Code, else ``NON`` for an empty or zero rate and ``TAX`` otherwise.
     Non-US: a real TaxCode Id from the tax mapping, else the Default Tax Code.
     """
     key = (line.tax_rate or "").strip()
@@ -79,6 +81,17 @@ def resolve_tax_code(line: LineData, ctx: MappingContext) -> str:
                     f"Tax mapping for rate {key!r} is {mapped!r}, but a US company only "
                     "takes TAX or NON on lines",
                     "Settings → Tax mappings",
+                )
+            return code
+        if ctx.default_tax_code_id:
+            # The Default Tax Code is the fallback for unmapped rates, in the US too.
+            code = ctx.default_tax_code_id.strip().upper()
+            if code not in US_TAX_CODES:
+                raise problem(
+                    ConfigurationError,
+                    f"Default Tax Code is {ctx.default_tax_code_id!r}, but a US company "
+                    "only takes TAX or NON on lines",
+                    "Settings → Default Tax Code",
                 )
             return code
         value = _rate_value(key) if key else Decimal(0)
@@ -105,64 +118,93 @@ def line_discount(line: LineData) -> Decimal:
     return round_money(discount)
 
 
+def priced_line(line: LineData) -> tuple[Decimal, Decimal, Decimal, str]:
+    """``(Qty, UnitPrice, Amount, discount note)`` for a line, its discount included.
+
+    A line discount stays on its line as a net unit price, so each line's Amount is
+    the app's net amount and QuickBooks taxes exactly what the app taxes. Amount must
+    equal round(Qty × UnitPrice, 2) (6070, docs/qbo-rules.md §4.2), and QBO keeps at
+    most 5 decimal places (§5): when no such price gives the net amount exactly, the
+    line is sent as 1 × the net amount. The note keeps the discount visible.
+    """
+    gross = line_amount(line.quantity, line.unit_price)
+    discount = line_discount(line)
+    if not discount:
+        return line.quantity, line.unit_price, gross, ""
+    net = gross - discount
+    note = (f"{_plain(line.quantity)} × {_plain(line.unit_price)}, "
+            f"less discount {discount:.2f}")
+    unit = (net / line.quantity).quantize(UNIT_PRICE_STEP, rounding=ROUND_HALF_UP)
+    if line_amount(line.quantity, unit) == net:
+        return line.quantity, _plain_decimal(unit), net, note
+    return Decimal(1), net, net, note
+
+
+def _plain_decimal(value: Decimal) -> Decimal:
+    """Without trailing zeros beyond cents: 6.66667 stays, 7.50000 becomes 7.50."""
+    return value if value != value.quantize(CENT) else value.quantize(CENT)
+
+
+def _plain(value: Decimal) -> str:
+    text = f"{value:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def sales_lines(
     lines: Sequence[LineData], ctx: MappingContext, *, what: str = "The record"
 ) -> list[dict[str, Any]]:
-    """``SalesItemLineDetail`` lines in host order (``LineNum`` 1, 2, …), plus one
-    amount-based ``DiscountLineDetail`` line for the sum of the per-line discounts.
+    """``SalesItemLineDetail`` lines in host order (``LineNum`` 1, 2, …); a line's
+    discount is in its net unit price (:func:`priced_line`).
 
-    Discounts never change a line's ``Amount``: Amount must equal
-    round(Qty × UnitPrice, 2) or QBO answers 6070 (docs/qbo-rules.md §4.2).
     Expects data that passed the preflight checks.
     """
     result: list[dict[str, Any]] = []
     for number, line in enumerate(lines, start=1):
+        qty, unit_price, amount, note = priced_line(line)
         detail = {
             "ItemRef": {"value": resolve_item(line, ctx)},
-            "Qty": line.quantity,
-            "UnitPrice": line.unit_price,
+            "Qty": qty,
+            "UnitPrice": unit_price,
             "TaxCodeRef": {"value": resolve_tax_code(line, ctx)},
         }
         entry: dict[str, Any] = {
             "LineNum": number,
             "DetailType": "SalesItemLineDetail",
-            "Amount": line_amount(line.quantity, line.unit_price),
+            "Amount": amount,
         }
-        description = clip((line.description or "").strip(), DESCRIPTION_MAX)
+        text = (line.description or "").strip()
+        description = clip(f"{text} ({note})" if text and note else text or note,
+                           DESCRIPTION_MAX)
         if description:
             entry["Description"] = description
         entry["SalesItemLineDetail"] = detail
         result.append(entry)
-    discount_line = discount_payload(lines, ctx, line_num=len(result) + 1, what=what)
-    if discount_line:
-        result.append(discount_line)
     return result
 
 
 def discount_payload(
-    lines: Sequence[LineData], ctx: MappingContext, *, line_num: int, what: str = "The record"
+    discount: Decimal, ctx: MappingContext, *, line_num: int, what: str = "The record"
 ) -> dict[str, Any] | None:
-    """One transaction-level discount line for the summed line discounts, or ``None``.
+    """The document-level discount as QBO's one ``DiscountLineDetail`` line, or ``None``.
 
     QBO takes at most one discount line and only with ``AllowDiscount`` on (§5.2).
     """
-    total = sum((line_discount(line) for line in lines), Decimal("0.00"))
-    if total == 0:
+    if not discount:
         return None
     if not ctx.allow_discount:
-        raise problem(MappingError, f"{what} has line discounts", DISCOUNT_FIX)
+        raise problem(MappingError, f"{what} has a discount", DISCOUNT_FIX)
     detail: dict[str, Any] = {"PercentBased": False}
     if ctx.discount_account_id:
         detail["DiscountAccountRef"] = {"value": ctx.discount_account_id}
     return {
         "LineNum": line_num,
         "DetailType": "DiscountLineDetail",
-        "Amount": total,
+        "Amount": round_money(discount),
         "DiscountLineDetail": detail,
     }
 
 
 def lines_total(lines: Sequence[LineData]) -> Decimal:
-    """What the record totals before tax: line amounts minus discounts."""
+    """What the lines total before tax: line amounts minus their discounts."""
     gross = sum((line_amount(ln.quantity, ln.unit_price) for ln in lines), Decimal("0.00"))
     return gross - sum((line_discount(ln) for ln in lines), Decimal("0.00"))

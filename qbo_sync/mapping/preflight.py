@@ -129,6 +129,7 @@ def _sales_problems(
     lines: Sequence[LineData],
     ctx: MappingContext,
     exchange_rate: Decimal | None = None,
+    discount: object = Decimal(0),
 ) -> Problems:
     """Checks shared by Invoice, CreditMemo and RefundReceipt."""
     problems: Problems = []
@@ -163,9 +164,8 @@ def _sales_problems(
     problems += line_problems
     if line_problems:
         return problems  # totals of broken lines mean nothing
-    if any(line_discount(line) for line in lines) and not ctx.allow_discount:
-        problems.append(problem(MappingError, f"{what} has line discounts", DISCOUNT_FIX))
-    total = lines_total(lines)
+    total = lines_total(lines) - _discount_problems(problems, discount, lines_total(lines),
+                                                   ctx, what)
     if total < 0:
         # Negative totals are a business validation error (6000, docs/qbo-rules.md §4.2).
         problems.append(
@@ -178,12 +178,31 @@ def _sales_problems(
     return problems
 
 
+def _discount_problems(problems: Problems, discount: object, subtotal: Decimal,
+                       ctx: MappingContext, what: str) -> Decimal:
+    """Check a document-level discount; returns it (0 when unusable)."""
+    value = as_decimal(discount) if discount is not None else Decimal(0)
+    if value is None or value < 0 or not fits_qbo_number(value):
+        problems.append(problem(MappingError, f"{what} has discount {discount!r}",
+                                "enter the discount as a positive amount off the total"))
+        return Decimal(0)
+    if not value:
+        return value
+    if not ctx.allow_discount:
+        problems.append(problem(MappingError, f"{what} has a discount", DISCOUNT_FIX))
+    if value > subtotal:
+        problems.append(problem(
+            MappingError, f"{what} has a discount of {money_str(value)} on "
+            f"{money_str(subtotal)}", "make the discount no larger than the lines' total"))
+    return value
+
+
 def invoice_problems(invoice: InvoiceData, ctx: MappingContext) -> Problems:
     what = describe("Invoice", invoice.number, invoice.key)
     return _sales_problems(
         what=what, number=invoice.number, contact_key=invoice.contact_key,
         currency=invoice.currency, lines=invoice.lines, ctx=ctx,
-        exchange_rate=invoice.exchange_rate,
+        exchange_rate=invoice.exchange_rate, discount=invoice.discount,
     )
 
 
@@ -191,7 +210,7 @@ def credit_memo_problems(memo: CreditMemoData, ctx: MappingContext) -> Problems:
     what = describe("Credit note", memo.number, memo.key)
     return _sales_problems(
         what=what, number=memo.number, contact_key=memo.contact_key,
-        currency=memo.currency, lines=memo.lines, ctx=ctx,
+        currency=memo.currency, lines=memo.lines, ctx=ctx, discount=memo.discount,
     )
 
 
@@ -199,7 +218,7 @@ def refund_problems(refund: RefundData, ctx: MappingContext) -> Problems:
     what = describe("Refund", refund.number, refund.key)
     problems = _sales_problems(
         what=what, number=refund.number, contact_key=refund.contact_key,
-        currency=refund.currency, lines=refund.lines, ctx=ctx,
+        currency=refund.currency, lines=refund.lines, ctx=ctx, discount=refund.discount,
     )
     # DepositToAccountRef is required on a RefundReceipt (docs/qbo-rules.md §5.5).
     if not ctx.default_deposit_account_id:

@@ -11,10 +11,10 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from ..data import CreditMemoData, InvoiceData, LineData, PaymentData, RefundData
+from ..data import CreditMemoData, DocumentFigures, InvoiceData, LineData, PaymentData, RefundData
 from ..exceptions import MappingError
 from .context import MappingContext
-from .lines import sales_lines
+from .lines import discount_payload, sales_lines
 from .preflight import (
     credit_memo_problems,
     describe,
@@ -23,6 +23,7 @@ from .preflight import (
     refund_problems,
 )
 from .text import clip, problem, raise_if_any, single_line
+from .totals import app_figures
 
 DOC_NUMBER_MAX = 21  # §5.2, §5.4, §5.5
 PRIVATE_NOTE_MAX = 4000
@@ -80,18 +81,32 @@ def _sales_transaction(
     currency: str,
     lines: Sequence[LineData],
     ctx: MappingContext,
+    doc: DocumentFigures,
     exchange_rate: Decimal | None = None,
     memo: str = "",
     notes: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The parts Invoice, CreditMemo and RefundReceipt share."""
     payload: dict[str, Any] = {}
-    doc, number_note = doc_number(number, ctx)
-    if doc:
-        payload["DocNumber"] = doc
+    doc_no, number_note = doc_number(number, ctx)
+    if doc_no:
+        payload["DocNumber"] = doc_no
     payload["TxnDate"] = txn_date.isoformat()
     payload["CustomerRef"] = _customer_ref(customer_id, what)
     payload["Line"] = sales_lines(lines, ctx, what=what)
+    discount_line = discount_payload(doc.discount, ctx, line_num=len(lines) + 1, what=what)
+    if discount_line:
+        payload["Line"].append(discount_line)
+        if ctx.is_us:
+            # US companies choose the order; the app's rule is tax after discount
+            # unless it says otherwise (docs/qbo-rules.md §5.2 "Line types").
+            payload["ApplyTaxAfterDiscount"] = doc.tax_after_discount
+    if ctx.tax_authority == "app" and ctx.is_us:
+        figures = app_figures(doc, is_us=True)
+        if figures is not None:
+            # AST would recompute from the customer's address; QBO honours a sent
+            # TotalTax as an override (docs/qbo-rules.md §5.2 "Tax: US vs non-US").
+            payload["TxnTaxDetail"] = {"TotalTax": figures.tax}
     currency_code = ctx.currency_ref(currency, what)
     if currency_code:
         # CurrencyRef is required when multicurrency is on (§5.2, §5.4, §5.5).
@@ -123,6 +138,7 @@ def invoice_payload(
         currency=invoice.currency,
         lines=invoice.lines,
         ctx=ctx,
+        doc=invoice,
         exchange_rate=invoice.exchange_rate,
         memo=invoice.memo,
         notes=(invoice.private_note,),
@@ -145,6 +161,7 @@ def credit_memo_payload(
         currency=memo.currency,
         lines=memo.lines,
         ctx=ctx,
+        doc=memo,
         memo=memo.memo,
     )
 
@@ -165,6 +182,7 @@ def refund_receipt_payload(
         currency=refund.currency,
         lines=refund.lines,
         ctx=ctx,
+        doc=refund,
         memo=refund.memo,
         notes=(method_note, reference_note),
     )

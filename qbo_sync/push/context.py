@@ -23,6 +23,8 @@ def mapping_context(conn: Connection, client: Any) -> MappingContext:
             "default_item_id": conn.default_item_id,
             "default_tax_code_id": conn.default_tax_code_id,
             "default_deposit_account_id": conn.default_deposit_account_id,
+            "tax_authority": conn.tax_authority,
+            "ar_account_id": conn.ar_account_id,
         },
         dict(conn.item_mappings.values_list("category", "item_id")),
         dict(conn.tax_mappings.values_list("tax_rate", "tax_code_id")),
@@ -46,6 +48,7 @@ def record(run: JobRun, payload: dict, response: dict | None = None) -> None:
     """Keep the masked payload (and response) on the job for Sync Health."""
     run.job.payload = mapping.mask_payload(json_safe(payload))
     if response is not None:
+        run.written = response
         run.job.response = mapping.mask_payload(json_safe(response))
 
 

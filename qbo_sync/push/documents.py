@@ -24,6 +24,7 @@ from ..sync import links
 from ..sync.job import Defer, JobRun, Skip
 from .context import context, marker, record, with_marker
 from .customers import push_contact, sync_customer
+from .totals import check_totals, unpushed_payments
 from .write import create_once, find_by_marker, update_transaction
 
 __all__ = ["HANDLERS", "create_once", "push_contact", "push_credit_memo", "push_invoice",
@@ -93,6 +94,7 @@ def push_invoice(run: JobRun) -> str | None:
     else:
         run.job.action = JobAction.CREATE
         qbo_id = _create(run, link, "Invoice", payload, customer_id, "invoice", data.key)
+    check_totals(run, data, unpushed=unpushed_payments(run, inv))
     signals.invoice_synced.send(sender=SyncJob, job=run.job, obj=inv, qbo_id=qbo_id)
     return qbo_id
 
@@ -194,6 +196,8 @@ def _invoice_first(run: JobRun, invoice: Any) -> EntityLink:
     sub = JobRun(job=run.job, connection=run.connection, obj=invoice, adapter=inv_adapter,
                  client=run.client, notes=run.notes, mapping_context=context(run))
     _dependency(run, "invoice", invoice, lambda _obj: push_invoice(sub) or "")
+    if sub.totals:
+        run.note(f"The invoice was pushed first: {sub.totals['message']}")
     run.job.action = JobAction.SYNC_PAYMENT
     return links.find_link(run.connection, invoice)
 
@@ -216,8 +220,11 @@ def _push_sales_doc(run: JobRun, entity: str, kind: str, build: Callable,
     link = links.get_link(conn, obj, entity)
     _ensure_alive(link, kind.replace("_", " "))
     if link.qbo_id:
-        return update_transaction(run, link, entity, payload)
-    return _create(run, link, entity, payload, customer_id, kind, data.key)
+        qbo_id = update_transaction(run, link, entity, payload)
+    else:
+        qbo_id = _create(run, link, entity, payload, customer_id, kind, data.key)
+    check_totals(run, data)
+    return qbo_id
 
 
 def push_credit_memo(run: JobRun) -> str:

@@ -26,7 +26,7 @@ from ..adapters import get_adapter
 from ..conf import app_settings
 from ..connection.clients import client_for
 from ..exceptions import QBOSyncError, ReconnectRequired, Throttled, TransientError
-from ..models import Connection, SyncAttempt, SyncJob
+from ..models import SUCCESS_STATUSES, Connection, SyncAttempt, SyncJob
 from ..pull.apply import HANDLERS as PULL_HANDLERS
 from ..push.documents import HANDLERS as PUSH_HANDLERS
 from ..qbo.client import shared_session
@@ -132,7 +132,12 @@ def execute(job: SyncJob) -> str:
         _fail(job, attempt, started, err, run, retry=False)
     else:
         job.qbo_id = qbo_id or job.qbo_id
-        _finish(job, attempt, started, SyncJob.Status.SUCCEEDED, run=run)
+        differs = bool(run.totals)
+        if differs:
+            job.totals = run.totals
+        _finish(job, attempt, started,
+                SyncJob.Status.DIFFERS if differs else SyncJob.Status.SUCCEEDED, run=run,
+                message=run.totals.get("message", "") if differs else "")
         signals.sync_succeeded.send(sender=SyncJob, job=job, qbo_id=job.qbo_id)
     if job.status != SyncJob.Status.PENDING:
         _wake_waiters(job)
@@ -210,8 +215,10 @@ def _finish(job: SyncJob, attempt: SyncAttempt | None, started: float, status: s
     notes = run.notes if run else []
     job.status = status
     job.error_message = "\n".join([*notes, message] if message else notes)
-    if status in (SyncJob.Status.SUCCEEDED, SyncJob.Status.SKIPPED):
+    if status in (*SUCCESS_STATUSES, SyncJob.Status.SKIPPED):
         job.error = {}
+    if status != SyncJob.Status.DIFFERS:
+        job.totals = {}
     job.finished_at = now
     job.duration_ms = elapsed
     job.claimed_until = None
@@ -220,7 +227,7 @@ def _finish(job: SyncJob, attempt: SyncAttempt | None, started: float, status: s
     job.save()
     if attempt is not None:
         attempt.finished_at = now
-        attempt.ok = status in (SyncJob.Status.SUCCEEDED, SyncJob.Status.SKIPPED)
+        attempt.ok = status in (*SUCCESS_STATUSES, SyncJob.Status.SKIPPED)
         attempt.error = job.error if not attempt.ok else {}
         attempt.intuit_tid = tid
         attempt.duration_ms = elapsed

@@ -38,6 +38,11 @@ class JobRun:
     notes: list[str] = field(default_factory=list)  # shown in Sync Health
     #: A push's mapping context, built once per run (``push.context.context``).
     mapping_context: Any = None
+    #: Set by a push whose write left QuickBooks' figures different from the app's
+    #: (``push.totals``): the job ends "differs" with this explanation.
+    totals: dict[str, Any] = field(default_factory=dict)
+    #: QuickBooks' response to the run's last write (``push.context.record``).
+    written: dict[str, Any] = field(default_factory=dict)
 
     def note(self, text: str) -> None:
         self.notes.append(text)

@@ -73,8 +73,8 @@ def test_clean_invoice_has_no_problems():
          "strategy to 'Let QuickBooks number invoices'"),
         (make_invoice(), make_ctx(number_strategy="sometimes"),
          "Invoice number strategy 'sometimes' is unknown: Settings → Invoice number strategy"),
-        (make_invoice(make_line(discount=D("1"))), make_ctx(allow_discount=False),
-         "Invoice INV-001 has line discounts: turn on discounts in QuickBooks (Account and "
+        (make_invoice(discount=D("1")), make_ctx(allow_discount=False),
+         "Invoice INV-001 has a discount: turn on discounts in QuickBooks (Account and "
          "settings → Sales → Sales form content → Discount), then reload the company settings"),
         (make_invoice(), make_ctx(global_tax_calculation="Sometimes"),
          "Tax calculation 'Sometimes' is unknown: choose TaxExcluded, TaxInclusive, "

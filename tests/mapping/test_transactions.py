@@ -219,20 +219,50 @@ def test_global_tax_calculation_non_us():
 # --- discounts ------------------------------------------------------------------------------
 
 
-def test_line_discounts_fold_into_one_discount_line():
+def test_line_discounts_stay_on_their_lines_as_a_net_unit_price():
     invoice = make_invoice(
-        make_line(quantity=D("3"), unit_price=D("0.335"), discount=D("0.50")),
+        make_line(quantity=D("3"), unit_price=D("10.00"), discount=D("3.00"),
+                  description="Widgets"),
         make_line(unit_price=D("10.00")),
-        make_line(unit_price=D("20.00"), discount=D("1.255")),
+        make_line(quantity=D("3"), unit_price=D("10.00"), discount=D("1.00"), description=""),
     )
-    ctx = make_ctx(discount_account_id="86")
-    lines = invoice_payload(invoice, ctx, customer_id="9")["Line"]
-    # amounts are never reduced by the discount (6070)
-    assert [ln["Amount"] for ln in lines[:3]] == [D("1.01"), D("10.00"), D("20.00")]
-    assert lines[3] == {
-        "LineNum": 4,
+    lines = invoice_payload(invoice, make_ctx(discount_account_id="86"), customer_id="9")["Line"]
+    assert all(ln["DetailType"] == "SalesItemLineDetail" for ln in lines)
+    details = [ln["SalesItemLineDetail"] for ln in lines]
+    # 27.00 over 3 is exact; 29.00 over 3 is exact at 5 places: 3 × 9.66667 = 29.00001
+    assert [(d["Qty"], d["UnitPrice"]) for d in details] == [
+        (D("3"), D("9.00")), (D("1"), D("10.00")), (D("3"), D("9.66667"))]
+    assert [ln["Amount"] for ln in lines] == [D("27.00"), D("10.00"), D("29.00")]
+    for ln, d in zip(lines, details, strict=True):  # the 6070 rule still holds
+        assert ln["Amount"] == (d["Qty"] * d["UnitPrice"]).quantize(D("0.01"))
+    assert lines[0]["Description"] == "Widgets (3 × 10, less discount 3.00)"
+    assert lines[2]["Description"] == "3 × 10, less discount 1.00"
+
+
+def test_a_net_price_with_no_exact_unit_price_is_sent_as_one_unit():
+    # 100000 × 0.00001 = 1.00, less 0.99 leaves 0.01: that would need a unit price of
+    # 0.0000001, beyond QBO's 5 decimal places.
+    line = make_line(quantity=D("100000"), unit_price=D("0.00001"), discount=D("0.99"))
+    detail_line = invoice_payload(make_invoice(line), make_ctx(), customer_id="9")["Line"][0]
+    assert detail_line["Amount"] == D("0.01")
+    assert (detail_line["SalesItemLineDetail"]["Qty"],
+            detail_line["SalesItemLineDetail"]["UnitPrice"]) == (D("1"), D("0.01"))
+    assert "100000 × 0.00001, less discount 0.99" in detail_line["Description"]
+
+
+def test_line_discounts_need_no_discount_preference():
+    invoice = make_invoice(make_line(discount=D("5")))
+    payload = invoice_payload(invoice, make_ctx(allow_discount=False), customer_id="9")
+    assert all(ln["DetailType"] == "SalesItemLineDetail" for ln in payload["Line"])
+
+
+def test_a_document_discount_is_the_one_discount_line():
+    invoice = make_invoice(make_line(unit_price=D("100.00")), discount=D("12.50"))
+    lines = invoice_payload(invoice, make_ctx(discount_account_id="86"), customer_id="9")["Line"]
+    assert lines[-1] == {
+        "LineNum": 2,
         "DetailType": "DiscountLineDetail",
-        "Amount": D("1.76"),  # 0.50 + 1.26
+        "Amount": D("12.50"),
         "DiscountLineDetail": {"PercentBased": False, "DiscountAccountRef": {"value": "86"}},
     }
 
@@ -244,10 +274,10 @@ def test_no_discount_no_discount_line():
 
 
 def test_discount_needs_the_qbo_preference():
-    invoice = make_invoice(make_line(discount=D("5")))
+    invoice = make_invoice(discount=D("5"))
     with pytest.raises(MappingError) as exc:
         invoice_payload(invoice, make_ctx(allow_discount=False), customer_id="9")
-    assert "Invoice INV-001 has line discounts" in str(exc.value)
+    assert "Invoice INV-001 has a discount" in str(exc.value)
     assert "Sales form content → Discount" in exc.value.fix
 
 

@@ -96,15 +96,16 @@ def test_us_tax_codes_are_tax_or_non(qbo_simulator, connected, contact):
     assert "GlobalTaxCalculation" not in qinv
 
 
-def test_discount_becomes_a_discount_line(qbo_simulator, connected, contact):
+def test_a_line_discount_is_the_line_s_net_price(qbo_simulator, connected, contact):
     lines = [{"category": "design", "description": "Logo", "quantity": Decimal("2"),
               "unit_price": Decimal("100.00"), "discount": Decimal("15.00")}]
     invoice = send_invoice(contact, lines=lines)
     [qinv] = qbo(qbo_simulator, "Invoice")
     [sale] = _sales(qinv)
-    assert Decimal(str(sale["Amount"])) == Decimal("200.00")  # never folded in (6070)
-    [disc] = [ln for ln in qinv["Line"] if ln["DetailType"] == "DiscountLineDetail"]
-    assert Decimal(str(disc["Amount"])) == Decimal("15.00")
+    assert Decimal(str(sale["Amount"])) == Decimal("185.00")
+    assert Decimal(str(sale["SalesItemLineDetail"]["UnitPrice"])) == Decimal("92.50")
+    assert sale["Description"] == "Logo (2 × 100, less discount 15.00)"
+    assert not [ln for ln in qinv["Line"] if ln["DetailType"] == "DiscountLineDetail"]
     assert Decimal(str(qinv["TotalAmt"])) == invoice.total == Decimal("185.00")
 
 

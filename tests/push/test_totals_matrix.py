@@ -1,0 +1,113 @@
+"""Books that agree: with the app as tax authority, QuickBooks' TotalAmt is the app's
+total in every cell of the matrix, and a full payment leaves its Balance at 0.00.
+
+US and UK companies × {no discount, line discount, document discount} × {one rate,
+mixed rates, zero-rated, exempt customer}. Each cell maps an invoice with the real
+mapping, writes it to the simulator with the real client, and compares the write's own
+response with the app's figures (``mapping.totals``), as the push does.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal as D
+
+import pytest
+
+from qbo_sync import mapping
+from qbo_sync.connection.clients import client_for
+from qbo_sync.data import InvoiceData, LineData, PaymentData
+from qbo_sync.mapping.totals import app_figures, compare, quickbooks_figures
+from qbo_sync.models import TaxMapping
+from qbo_sync.push.context import mapping_context
+from qbo_sync.testing.simulator.companies import UK_REALM, US_REALM
+
+pytestmark = pytest.mark.django_db
+
+# The app's own rates: the US app charges 5 % (not QuickBooks' address-based rate).
+RATES = {
+    "US": {"one": ["5.00", "5.00"], "mixed": ["5.00", "0.00"], "zero": ["0.00", "0.00"],
+           "exempt": ["5.00", "5.00"]},
+    "UK": {"one": ["20.00", "20.00"], "mixed": ["20.00", "5.00"], "zero": ["0.00", "0.00"],
+           "exempt": ["exempt", "exempt"]},
+}
+UK_CODES = {"20.00": "20.0% S", "5.00": "5.0% R", "0.00": "0.0% Z", "exempt": "Exempt"}
+
+
+def _connection(sim, qbo_connect, company: str):
+    items = {i["Name"]: i["Id"] for i in sim.store.all(US_REALM if company == "US"
+                                                         else UK_REALM, "Item")}
+    realm = US_REALM if company == "US" else UK_REALM
+    deposit = next(a["Id"] for a in sim.store.all(realm, "Account")
+                   if a.get("AccountSubType") == "UndepositedFunds")
+    conn = qbo_connect(realm, workspace=company.lower(), default_item_id=items["Services"],
+                       default_deposit_account_id=deposit)
+    if company == "UK":
+        codes = {c["Name"]: c["Id"] for c in sim.store.all(UK_REALM, "TaxCode")}
+        for key, name in UK_CODES.items():
+            TaxMapping.objects.create(connection=conn, tax_rate=key, tax_code_id=codes[name])
+    return conn
+
+
+def _invoice(company: str, discount: str, rates: str) -> InvoiceData:
+    first, second = RATES[company][rates]
+    line_discount = D("7.33") if discount == "line" else D("0")
+    lines = (
+        LineData("Design", D("3"), D("33.33"), tax_rate=first, discount=line_discount),
+        LineData("Hosting", D("1.5"), D("19.99"), tax_rate=second),
+    )
+    exempt = rates == "exempt"
+    return InvoiceData(
+        key=f"{company}-{discount}-{rates}", workspace=company.lower(),
+        number=f"{company[:2]}-{discount[:2]}-{rates[:2]}", status="sent", contact_key="1",
+        issue_date=date(2026, 11, 2), due_date=None,
+        currency="USD" if company == "US" else "GBP", lines=lines,
+        discount=D("12.34") if discount == "document" else D("0"),
+        # An exempt customer pays no tax in the app; the app says so.
+        tax_total=D("0.00") if exempt else None,
+    )
+
+
+@pytest.mark.parametrize("rates", ["one", "mixed", "zero", "exempt"])
+@pytest.mark.parametrize("discount", ["none", "line", "document"])
+@pytest.mark.parametrize("company", ["US", "UK"])
+def test_quickbooks_stores_the_app_s_total(qbo_simulator, qbo_connect, company, discount,
+                                          rates):
+    conn = _connection(qbo_simulator, qbo_connect, company)
+    client = client_for(conn)
+    ctx = mapping_context(conn, client)
+    data = _invoice(company, discount, rates)
+    customer = client.create("Customer", {
+        "DisplayName": f"Customer {data.key}", "Taxable": rates != "exempt",
+        **({} if company == "US" else {"CurrencyRef": {"value": "GBP"}})})
+
+    obj = client.create("Invoice", mapping.invoice_payload(data, ctx,
+                                                           customer_id=customer["Id"]))
+
+    app = app_figures(data, is_us=ctx.is_us)
+    qbo = quickbooks_figures(obj)
+    assert compare(app, qbo, obj, data.lines, is_us=ctx.is_us, authority="app") == {}
+    assert D(str(obj["TotalAmt"])) == app.total
+    # A full payment recorded in the app leaves nothing open in QuickBooks.
+    payment = PaymentData(key=f"p-{data.key}", workspace=data.workspace, invoice_key=data.key,
+                          contact_key="1", amount=app.total, date=date(2026, 11, 3),
+                          currency=data.currency)
+    client.create("Payment", mapping.payment_payload(payment, ctx, customer_id=customer["Id"],
+                                                     invoice_id=obj["Id"]))
+    assert D(str(client.read("Invoice", obj["Id"])["Balance"])) == D("0.00")
+
+
+def test_the_matrix_is_not_trivially_equal(qbo_simulator, qbo_connect):
+    """The same US invoice with QuickBooks as authority does differ: the check can fail."""
+    conn = _connection(qbo_simulator, qbo_connect, "US")
+    conn.tax_authority = "quickbooks"
+    client = client_for(conn)
+    ctx = mapping_context(conn, client)
+    data = _invoice("US", "none", "one")
+    customer = client.create("Customer", {"DisplayName": "Taxable customer"})
+    obj = client.create("Invoice", mapping.invoice_payload(data, ctx,
+                                                           customer_id=customer["Id"]))
+    result = compare(app_figures(data), quickbooks_figures(obj), obj, data.lines,
+                     is_us=True, authority="quickbooks")
+    assert set(result["difference"]) >= {"total", "tax"}
+    assert "instead of 5 %" in result["cause"]
