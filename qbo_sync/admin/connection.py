@@ -83,7 +83,8 @@ class ConnectionAdmin(ScopedAdmin):
             "environment", "connected_at", "connected_by"]}),
         ("Tokens (the tokens themselves are never shown)", {"fields": [
             "access_expiry", "refresh_expiry", "hard_expiry"]}),
-        ("Settings", {"fields": ["lists_info", "invoice_number_strategy", "default_item_id",
+        ("Settings", {"fields": ["lists_info", "invoice_number_strategy", "tax_authority",
+                                 "default_item_id",
                                  "default_tax_code_id", "default_deposit_account_id",
                                  "ar_account_id", "minor_version"]}),
     ]

@@ -36,7 +36,12 @@ HELP = {
     "default_tax_code_id": "The tax code lines use when their tax rate has no mapping "
                            "(outside the US every line needs one).",
     "default_deposit_account_id": "Where payments recorded here are deposited in QuickBooks.",
-    "ar_account_id": "Accounts Receivable account for invoices; empty uses QuickBooks' default.",
+    "ar_account_id": "The Accounts Receivable account payments clear (sent as the payment's "
+                     "ARAccountRef); empty uses QuickBooks' default. Invoices always post "
+                     "to QuickBooks' A/R account: its Invoice API has no A/R field.",
+    "tax_authority": "Who decides each document's tax. The app: QuickBooks stores the app's "
+                     "tax, so totals agree to the cent. QuickBooks: it computes the tax "
+                     "(US: from the customer's address) and any difference is reported.",
     "minor_version": f"QuickBooks API minor version ({MIN_MINOR_VERSION} or higher).",
 }
 
@@ -65,7 +70,7 @@ class SettingsForm(forms.ModelForm):
 
     class Meta:
         model = Connection
-        fields = ["invoice_number_strategy", *LIST_SETTINGS, "minor_version"]
+        fields = ["invoice_number_strategy", "tax_authority", *LIST_SETTINGS, "minor_version"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -78,8 +83,9 @@ class SettingsForm(forms.ModelForm):
             shown = required_label(label) if label in self.missing else label
             self.fields[field] = forms.ChoiceField(
                 label=shown, choices=choices, required=False, help_text=HELP.get(field, ""))
-        if "minor_version" in self.fields:
-            self.fields["minor_version"].help_text = HELP["minor_version"]
+        for name in ("tax_authority", "minor_version"):
+            if name in self.fields:
+                self.fields[name].help_text = HELP[name]
 
     def clean_minor_version(self) -> int:
         value = self.cleaned_data["minor_version"]

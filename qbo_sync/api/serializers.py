@@ -104,7 +104,7 @@ class SettingsSerializer(serializers.ModelSerializer):
     class Meta:
         model = Connection
         fields = [
-            "invoice_number_strategy", "default_item_id", "default_item_name",
+            "invoice_number_strategy", "tax_authority", "default_item_id", "default_item_name",
             "default_tax_code_id", "default_tax_code_name", "default_deposit_account_id",
             "default_deposit_account_name", "ar_account_id", "ar_account_name",
             "minor_version", "missing_required",
@@ -120,6 +120,8 @@ class SettingsUpdateSerializer(serializers.Serializer):
 
     invoice_number_strategy = serializers.ChoiceField(
         choices=Connection.NumberStrategy.choices, required=False)
+    tax_authority = serializers.ChoiceField(
+        choices=Connection.TaxAuthority.choices, required=False)
     default_item_id = serializers.CharField(required=False, allow_blank=True)
     default_tax_code_id = serializers.CharField(required=False, allow_blank=True)
     default_deposit_account_id = serializers.CharField(required=False, allow_blank=True)

@@ -40,7 +40,12 @@ ID_FIELDS: dict[str, tuple[str, Choices, str]] = {
         "Default Deposit Account", deposit_account_choices, "default_deposit_account_name"),
     "ar_account_id": ("A/R Account", ar_account_choices, "ar_account_name"),
 }
-SETTINGS_FIELDS = ("invoice_number_strategy", *ID_FIELDS, "minor_version")
+#: Settings that take one of a fixed set of values.
+CHOICE_FIELDS = {
+    "invoice_number_strategy": Connection.NumberStrategy,
+    "tax_authority": Connection.TaxAuthority,
+}
+SETTINGS_FIELDS = (*CHOICE_FIELDS, *ID_FIELDS, "minor_version")
 RELOAD = "reload the lists (Settings → Reload from QuickBooks) and choose one that exists"
 
 
@@ -59,8 +64,8 @@ def _audit(connection: Connection, user: Any, field: str, old: str, new: str) ->
 def _clean_setting(connection: Connection, field: str, value: Any,
                    lists: Callable[[], dict]) -> tuple[Any, str]:
     """(clean value, display name) for one setting, or raise ValueError with the fix."""
-    if field == "invoice_number_strategy":
-        allowed = [c.value for c in Connection.NumberStrategy]
+    if field in CHOICE_FIELDS:
+        allowed = [c.value for c in CHOICE_FIELDS[field]]
         if value not in allowed:
             raise ValueError(f"must be one of {', '.join(allowed)} (got {value!r}).")
         return value, ""

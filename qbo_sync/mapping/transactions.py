@@ -113,6 +113,8 @@ def _sales_transaction(
         payload["CurrencyRef"] = {"value": currency_code}
         if exchange_rate is not None and currency_code != ctx.home_currency:
             payload["ExchangeRate"] = exchange_rate
+            notes = (*notes, f"Exchange rate: {exchange_rate} {ctx.home_currency} per "
+                             f"{currency_code}, set by the app for {txn_date.isoformat()}")
     if not ctx.is_us:
         # Required for non-US companies, not used by US ones (§5.2 header fields).
         payload["GlobalTaxCalculation"] = ctx.global_tax_calculation
@@ -219,6 +221,10 @@ def payment_payload(
         ],
         "DepositToAccountRef": {"value": ctx.default_deposit_account_id},
     }
+    if ctx.ar_account_id:
+        # Payment takes the A/R account it clears (docs/qbo-rules.md §5.3); QBO's Invoice
+        # has no such field and posts to the company's A/R account (§5.2).
+        payload["ARAccountRef"] = {"value": ctx.ar_account_id}
     reference, reference_note = _reference(payment.reference, PAYMENT_REF_MAX, "reference")
     if reference:
         payload["PaymentRefNum"] = reference

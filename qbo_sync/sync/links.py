@@ -69,6 +69,8 @@ def record_write(link: EntityLink, obj: dict, payload: dict, *,
     if rate not in (None, ""):
         # Home units per foreign unit, as QBO applied it (docs/qbo-rules.md §5.9).
         link.exchange_rate = Decimal(str(rate))
-        link.exchange_rate_source = "quickbooks"
+        # Truthful source: the app's rate when the payload carried one, else QBO's own.
+        sent = payload.get("ExchangeRate") not in (None, "")
+        link.exchange_rate_source = "app" if sent else "quickbooks"
         link.exchange_rate_at = link.last_synced_at
     link.save()

@@ -29,6 +29,7 @@ def settings_post(conn: Connection, *, items: list[dict] | None = None,
     ``fields``, plus inline rows (dicts with ``id`` for existing rows)."""
     data: dict[str, Any] = {
         "invoice_number_strategy": conn.invoice_number_strategy,
+        "tax_authority": conn.tax_authority,
         "default_item_id": conn.default_item_id,
         "default_tax_code_id": conn.default_tax_code_id,
         "default_deposit_account_id": conn.default_deposit_account_id,

@@ -75,15 +75,16 @@ def test_saving_settings_goes_through_configure_and_is_audited(
         admin: Any, admin_user: Any, qbo_connection: Connection) -> None:
     resp = admin.post(change_url(qbo_connection), settings_post(
         qbo_connection, default_item_id="2", default_deposit_account_id="1",
-        invoice_number_strategy="qbo"))
+        invoice_number_strategy="qbo", tax_authority="quickbooks"))
     assert resp.status_code == 302, resp.context["adminform"].form.errors
     conn = Connection.objects.get(pk=qbo_connection.pk)
     assert (conn.default_item_id, conn.default_item_name) == ("2", "Design")
     assert conn.default_deposit_account_name == "Undeposited Funds"
     assert conn.invoice_number_strategy == "qbo"
+    assert conn.tax_authority == "quickbooks"
     changes = {c.field: c for c in SettingsChange.objects.filter(connection=conn)}
     assert set(changes) == {"default_item_id", "default_deposit_account_id",
-                            "invoice_number_strategy"}
+                            "invoice_number_strategy", "tax_authority"}
     assert changes["default_item_id"].user == admin_user
     assert changes["default_item_id"].new_value == "Design (2)"
     # No more banner; the change history is on the page.

@@ -53,6 +53,18 @@ def test_invalid_settings_name_the_field_and_save_nothing(qbo_connection: Any) -
     assert not SettingsChange.objects.exists()
 
 
+def test_tax_authority_is_a_setting_with_two_values(qbo_connection: Any, ada: Any) -> None:
+    assert qbo_connection.tax_authority == "app"  # the default: totals agree by construction
+    configure.update_settings(qbo_connection, user=ada, tax_authority="quickbooks")
+    conn = Connection.objects.get(pk=qbo_connection.pk)
+    assert conn.tax_authority == "quickbooks"
+    audit = SettingsChange.objects.get(field="tax_authority")
+    assert (audit.old_value, audit.new_value) == ("app", "quickbooks")
+    with pytest.raises(SettingsError) as err:
+        configure.update_settings(conn, tax_authority="accountant")
+    assert "app, quickbooks" in err.value.errors["tax_authority"]
+
+
 def test_unknown_setting_and_clearing(qbo_connection: Any) -> None:
     with pytest.raises(SettingsError) as err:
         configure.update_settings(qbo_connection, access_token="x")

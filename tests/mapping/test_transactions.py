@@ -460,3 +460,11 @@ def test_payment_currency_must_match_invoice():
         payment_payload(make_payment(currency="EUR"), multi_ctx(), customer_id="9",
                         invoice_id="130", invoice_currency="GBP")
     assert "is in EUR but its invoice is in GBP" in str(exc.value)
+
+
+def test_an_exchange_rate_from_the_app_is_noted_with_its_date():
+    invoice = make_invoice(currency="EUR", exchange_rate=D("0.85"))
+    payload = invoice_payload(invoice, multi_ctx(), customer_id="9")
+    assert payload["ExchangeRate"] == D("0.85")
+    assert "Exchange rate: 0.85 GBP per EUR, set by the app for 2024-03-01" in \
+        payload["PrivateNote"]
