@@ -5,6 +5,7 @@ to the host")."""
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
@@ -70,6 +71,11 @@ class Connection(models.Model):
     tax_authority = models.CharField(
         max_length=12, choices=TaxAuthority.choices, default=TaxAuthority.APP
     )
+    # A difference up to the tolerance is posted as a line on this item (0.00: off).
+    rounding_tolerance = models.DecimalField(max_digits=6, decimal_places=2,
+                                             default=Decimal("0.00"))
+    rounding_item_id = models.CharField(max_length=32, blank=True)
+    rounding_item_name = models.CharField(max_length=255, blank=True)
     default_item_id = models.CharField(max_length=32, blank=True)
     default_item_name = models.CharField(max_length=255, blank=True)
     default_tax_code_id = models.CharField(max_length=32, blank=True)
