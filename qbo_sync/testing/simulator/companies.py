@@ -11,9 +11,22 @@ US_REALM = "9341453000000001"  # US, Automated Sales Tax (TAX/NON), USD only
 UK_REALM = "9341453000000002"  # GB, VAT codes + GlobalTaxCalculation, multicurrency GBP/EUR/USD
 US_MC_REALM = "9341453000000003"  # US, AST, multicurrency USD/CAD/EUR
 
-# US AST companies: QBO works out the rate from the address. The simulator uses one fixed
-# documented rate for every line marked TAX (docs/qbo-rules.md §5.2 "Tax: US vs non-US").
+# US AST companies: QBO works out the rate from the ship-to or bill-to address
+# (docs/qbo-rules.md §5.2 "Tax: US vs non-US"). The simulator's own illustrative combined
+# (state + local) rates, in percent, by CountrySubDivisionCode. They are made up for
+# tests: not real rates for any place and not tax advice.
+US_AST_STATE_RATES: dict[str, Decimal] = {
+    "CA": Decimal("7.25"), "NY": Decimal("8.875"), "TX": Decimal("8.25"),
+    "WA": Decimal("10.1"), "OR": Decimal("0"),
+}
+# The rate when the transaction and the customer have no address with a state, or the
+# state is not in the table above.
 US_AST_RATE = Decimal("8.25")
+# Seeded AST records: one transaction tax code (Id 1) and one TaxRate per rate above, Id 1
+# the default, then one per state in table order.
+AST_TAX_CODE = "1"
+AST_DEFAULT_RATE = "1"
+_AST_RATE_IDS = {state: str(i) for i, state in enumerate(US_AST_STATE_RATES, start=2)}
 
 DEFAULT_COMPANIES: list[dict[str, Any]] = [
     {"realm_id": US_REALM, "name": "Simulated US Company", "country": "US",
@@ -69,6 +82,12 @@ def is_us(info: dict[str, Any]) -> bool:
     return info["country"] == "US"
 
 
+def ast_tax_rate_id(state: str | None) -> str:
+    """The seeded AST TaxRate Id for a two-letter state; the default rate when the state is
+    missing or not in :data:`US_AST_STATE_RATES`."""
+    return _AST_RATE_IDS.get((state or "").strip().upper(), AST_DEFAULT_RATE)
+
+
 def _ref(value: str, name: str = "") -> dict[str, str]:
     return {"value": value, "name": name} if name else {"value": value}
 
@@ -105,21 +124,32 @@ def _items(us: bool, default_code: str | None) -> list[dict[str, Any]]:
     return items
 
 
+def _ast_tax() -> tuple[list[dict], list[dict]]:
+    """US AST: the TAX/NON pseudo-codes for lines, the one code AST puts on a transaction,
+    and a rate for the default and for each state of the table (AST picks one from the
+    address)."""
+    rows = [(AST_DEFAULT_RATE, "Simulated State Tax", US_AST_RATE)]
+    rows += [(_AST_RATE_IDS[state], f"Simulated {state} Tax", pct)
+             for state, pct in US_AST_STATE_RATES.items()]
+    rates = [{"Id": rid, "Name": name, "RateValue": pct, "Active": True,
+              "AgencyRef": _ref("1"), "DisplayType": "ReadOnly"} for rid, name, pct in rows]
+    codes = [
+        {"Id": "TAX", "Name": "TAX", "Description": "TAX", "Active": True, "Taxable": True,
+         "TaxGroup": False},
+        {"Id": "NON", "Name": "NON", "Description": "NON", "Active": True, "Taxable": False,
+         "TaxGroup": False},
+        {"Id": AST_TAX_CODE, "Name": "Simulated State", "Active": True, "Taxable": True,
+         "TaxGroup": True, "SalesTaxRateList": {"TaxRateDetail": [
+             {"TaxRateRef": _ref(AST_DEFAULT_RATE), "TaxTypeApplicable": "TaxOnAmount",
+              "TaxOrder": 0}]}},
+    ]
+    return rates, codes
+
+
 def _tax(us: bool) -> tuple[list[dict], list[dict]]:
-    """(TaxRate list, TaxCode list). US AST: one agency rate + TAX/NON pseudo-codes."""
+    """(TaxRate list, TaxCode list). US AST: see :func:`_ast_tax`; elsewhere VAT codes."""
     if us:
-        rates = [{"Id": "1", "Name": "Simulated State Tax", "RateValue": US_AST_RATE,
-                  "Active": True, "AgencyRef": _ref("1"), "DisplayType": "ReadOnly"}]
-        codes = [
-            {"Id": "TAX", "Name": "TAX", "Description": "TAX", "Active": True, "Taxable": True,
-             "TaxGroup": False},
-            {"Id": "NON", "Name": "NON", "Description": "NON", "Active": True, "Taxable": False,
-             "TaxGroup": False},
-            {"Id": "1", "Name": "Simulated State", "Active": True, "Taxable": True,
-             "TaxGroup": True, "SalesTaxRateList": {"TaxRateDetail": [
-                 {"TaxRateRef": _ref("1"), "TaxTypeApplicable": "TaxOnAmount", "TaxOrder": 0}]}},
-        ]
-        return rates, codes
+        return _ast_tax()
     spec = [("20.0% S", "20"), ("5.0% R", "5"), ("0.0% Z", "0"), ("Exempt", "0")]
     rates, codes = [], []
     for i, (name, pct) in enumerate(spec, start=1):

@@ -126,3 +126,18 @@ def test_credit_memo_applied_through_zero_payment() -> None:
     again = {**body, "Line": [{**body["Line"][0], "Amount": 1},
                               {**body["Line"][1], "Amount": 1}]}
     api.fault("6000", "POST", "payment", body=again)  # credit already used up
+
+
+def test_read_only_fields_are_ignored_but_total_amt_is_the_amount() -> None:
+    # docs/qbo-rules.md §5.3: UnappliedAmt and MetaData are read-only; TotalAmt is required.
+    api = Api()
+    cust = api.customer("Echo Payer")
+    inv = api.invoice(cust["Id"], line(100))
+    pay = api.pay(cust["Id"], 60, (inv["Id"], 50), UnappliedAmt="", MetaData="")
+    assert d(pay["UnappliedAmt"]) == Decimal("10")
+    echo = {**pay, "UnappliedAmt": "abc", "TotalAmt": "70"}
+    again = api.ok("POST", "payment", body=echo)["Payment"]
+    assert d(again["TotalAmt"]) == Decimal("70") and d(again["UnappliedAmt"]) == Decimal("20")
+    body = {"CustomerRef": {"value": cust["Id"]}, "TotalAmt": ""}
+    assert api.fault("6000", "POST", "payment", body=body)["element"] == "TotalAmt"
+    api.fault("2020", "POST", "payment", body={**body, "TotalAmt": None})

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
+
 from qbo_sync.testing.simulator.companies import UK_REALM, US_MC_REALM, US_REALM
 from qbo_sync.testing.simulator.store import Store
 from qbo_sync.testing.simulator.wire import Clock
@@ -215,3 +217,76 @@ def test_credit_memo_and_refund_receipt() -> None:
                                                "Line": [line(10)]})["RefundReceipt"]
     assert d(rr["TotalAmt"]) == 10 and rr["DepositToAccountRef"]["name"] == "Checking"
     api.fault("2020", "POST", "refundreceipt", body={"DepositToAccountRef": {"value": "2"}})
+
+
+# Read-only fields are ignored on input (docs/qbo-rules.md §5.2 "Read-only", §5.4, §5.5) --
+
+ECHOED = [None, "", 0, "0", "999.99", "not a number"]
+
+
+def _read_only_junk(value: object) -> dict:
+    return {"TotalAmt": value, "Balance": value, "HomeTotalAmt": value, "HomeBalance": value,
+            "RemainingCredit": value, "LinkedTxn": value if value != 0 else [],
+            "MetaData": value, "InvoiceLink": value, "domain": value}
+
+
+@pytest.mark.parametrize("value", ECHOED)
+@pytest.mark.parametrize("entity", ["Invoice", "CreditMemo", "RefundReceipt"])
+def test_read_only_fields_are_ignored_on_create(entity: str, value: object) -> None:
+    api = Api()
+    cust = api.customer("Echo")
+    body = {"CustomerRef": {"value": cust["Id"]}, "Line": [line(40, qty=2, price=20)],
+            **_read_only_junk(value)}
+    if entity == "RefundReceipt":
+        body["DepositToAccountRef"] = {"value": "2"}
+    obj = api.ok("POST", entity.lower(), body=body)[entity]
+    assert d(obj["TotalAmt"]) == Decimal("40")
+    if entity != "RefundReceipt":
+        assert d(obj["Balance"]) == Decimal("40")
+    if entity == "CreditMemo":
+        assert d(obj["RemainingCredit"]) == Decimal("40")
+    assert "LinkedTxn" not in obj and "HomeTotalAmt" not in obj and "InvoiceLink" not in obj
+    assert obj["MetaData"]["CreateTime"].startswith("2026-07-10")
+    assert obj["domain"] == "QBO"
+
+
+@pytest.mark.parametrize("value", ECHOED)
+def test_read_only_fields_are_ignored_on_full_and_sparse_update(value: object) -> None:
+    api = Api()
+    cust = api.customer("Echo Update")
+    inv = api.invoice(cust["Id"], line(100, tax="TAX"))
+    pay = api.pay(cust["Id"], 30, (inv["Id"], 30))
+    current = api.get("Invoice", inv["Id"])
+    # A client that edits what it read and sends it all back, read-only fields included.
+    echo = {**current, **_read_only_junk(value),
+            "Line": [*current["Line"][:1], line(50, tax="NON")]}
+    echo["Line"][0]["SalesItemLineDetail"]["TaxInclusiveAmt"] = value
+    echo.pop("TxnTaxDetail")  # the tax is recomputed only when it is not sent (§5.2)
+    full = api.ok("POST", "invoice", body=echo)["Invoice"]
+    assert d(full["TotalAmt"]) == Decimal("158.25") and d(full["Balance"]) == Decimal("128.25")
+    assert full["LinkedTxn"] == [{"TxnId": pay["Id"], "TxnType": "Payment"}]
+    assert full["MetaData"]["CreateTime"] == current["MetaData"]["CreateTime"]
+    assert "TaxInclusiveAmt" not in full["Line"][0]["SalesItemLineDetail"]
+    sparse = api.ok("POST", "invoice", body={"Id": inv["Id"], "SyncToken": full["SyncToken"],
+                                             "sparse": True, **_read_only_junk(value)})
+    assert d(sparse["Invoice"]["Balance"]) == Decimal("128.25")
+
+
+def test_echoed_subtotal_line_and_description_amount_are_ignored() -> None:
+    api = Api()
+    cust = api.customer("Subtotals")
+    inv = api.invoice(cust["Id"], line(10),
+                      {"DetailType": "DescriptionOnly", "Description": "Note", "Amount": ""},
+                      {"DetailType": "SubTotalLineDetail", "Amount": "",
+                       "SubTotalLineDetail": {}})
+    assert d(inv["TotalAmt"]) == Decimal("10")
+    assert [ln["DetailType"] for ln in inv["Line"]] == [
+        "SalesItemLineDetail", "DescriptionOnly", "SubTotalLineDetail"]
+
+
+def test_writable_numbers_are_still_checked() -> None:
+    api = Api()
+    cust = api.customer("Still Checked")
+    err = api.fault("6000", "POST", "invoice", body={"CustomerRef": {"value": cust["Id"]},
+                                                     "Line": [line("ten")]})
+    assert err["element"] == "Amount"

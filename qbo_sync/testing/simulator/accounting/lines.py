@@ -2,16 +2,25 @@
 RefundReceipt (docs/qbo-rules.md §5.2 "Line types" and "Tax: US vs non-US").
 
 Tax model (kept simple and documented):
-- US (AST): a line's TaxCodeRef is ``TAX`` or ``NON`` (``NON`` when omitted). TAX
-  lines are taxed at the fixed ``US_AST_RATE``; a customer with ``Taxable: false`` pays
-  none. A ``TxnTaxDetail.TotalTax`` sent in the request is honoured
-  as an override. With ``ApplyTaxAfterDiscount`` the discount reduces the taxable base.
+- US (AST): a line's TaxCodeRef is ``TAX`` or ``NON`` (``NON`` when omitted). TAX lines
+  are taxed at the rate of the state (``CountrySubDivisionCode``) of the transaction's
+  ShipAddr, else its BillAddr, else the customer's ShipAddr/BillAddr, looked up in
+  ``companies.US_AST_STATE_RATES`` (the simulator's illustrative rates, one seeded TaxRate
+  each); no address or an unknown state gives ``US_AST_RATE``. The TaxLine points at that
+  TaxRate and shows it as ``TaxPercent``; ``TxnTaxCodeRef`` is always the one seeded AST
+  code (a sent one is not read). A customer with ``Taxable: false`` pays none. A
+  ``TxnTaxDetail.TotalTax`` sent in the request is honoured as an override (only for that
+  request: an update without it computes again). With ``ApplyTaxAfterDiscount`` the
+  discount reduces the taxable base.
 - Non-US: every sales line needs a real TaxCode; tax per rate is computed from the rates
-  of each code. ``TaxExcluded`` (default) adds the tax on top of the line amounts.
-  ``TaxInclusive`` follows docs/qbo-rules.md's reading that ``Amount`` is the net amount: the tax
-  is computed the same way and each line also reports ``TaxInclusiveAmt`` (gross).
-  ``NotApplicable`` means no tax. The discount scales each rate's taxable base. The
-  simulator always recalculates non-US tax (any TxnTaxDetail sent is replaced).
+  of each code. A ``TxnTaxDetail.TaxLine`` sent for a rate the lines use overrides that
+  rate's ``Amount`` (money-rounded; ``NetAmountTaxable`` stays computed); rates not sent
+  are computed, TaxLines for other rates are ignored, and ``TotalTax`` is the sum of the
+  tax lines (a sent ``TotalTax`` is ignored). ``TaxExcluded`` (default) adds the tax on
+  top of the line amounts. ``TaxInclusive`` follows docs/qbo-rules.md's reading that
+  ``Amount`` is the net amount: the tax is computed (and overridden) the same way and each
+  line also reports ``TaxInclusiveAmt`` (gross; output only, ignored on input).
+  ``NotApplicable`` means no tax. The discount scales each rate's taxable base.
 """
 
 from __future__ import annotations
@@ -19,7 +28,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from ..companies import US_AST_RATE, is_us
+from ..companies import AST_DEFAULT_RATE, AST_TAX_CODE, ast_tax_rate_id, is_us
 from ..entities import ApiError, business, clone, dec, invalid_ref, money, ref_value, required
 from .rules import resolve_ref
 
@@ -108,8 +117,9 @@ def _discount(store: Store, realm_id: str, line: dict, subtotal: Decimal) -> dic
 
 
 def price_lines(store: Store, realm_id: str, obj: dict, previous: list[dict], *,
-                customer: dict | None, tax_override: Any) -> Decimal:
-    """Normalise ``obj["Line"]``, set ``TxnTaxDetail`` and return TotalAmt."""
+                customer: dict | None, tax_in: dict | None) -> Decimal:
+    """Normalise ``obj["Line"]``, set ``TxnTaxDetail`` and return TotalAmt. ``tax_in`` is
+    the ``TxnTaxDetail`` the request itself sent (its overrides), ``None`` if none."""
     info = store.info(realm_id)
     us = is_us(info)
     mode = obj.get("GlobalTaxCalculation") or "TaxExcluded"
@@ -144,9 +154,10 @@ def price_lines(store: Store, realm_id: str, obj: dict, previous: list[dict], *,
     discount_line = _discount(store, realm_id, discount_in, subtotal) if discount_in else None
     discount = discount_line["Amount"] if discount_line else ZERO
     if us:
-        tax = _us_tax(obj, lines, codes, subtotal, discount, customer, tax_override)
+        tax = _us_tax(store, realm_id, obj, lines, codes, subtotal, discount, customer,
+                      tax_in or {})
     else:
-        tax = _vat(store, realm_id, obj, lines, codes, subtotal, discount, mode)
+        tax = _vat(store, realm_id, obj, lines, codes, subtotal, discount, mode, tax_in or {})
     for num, line in enumerate(lines, start=1):
         line["LineNum"] = num
     tail = [{"Amount": subtotal, "DetailType": "SubTotalLineDetail", "SubTotalLineDetail": {}}]
@@ -157,31 +168,73 @@ def price_lines(store: Store, realm_id: str, obj: dict, previous: list[dict], *,
     return subtotal - discount + tax
 
 
-def _us_tax(obj: dict, lines: list[dict], codes: list, subtotal: Decimal, discount: Decimal,
-            customer: dict | None, override: Any) -> Decimal:
+def _ast_state(obj: dict, customer: dict | None) -> str | None:
+    """The state AST taxes for: the first of the transaction's ShipAddr, its BillAddr, the
+    customer's ShipAddr and BillAddr that has a CountrySubDivisionCode
+    (docs/qbo-rules.md §5.2 "Tax: US vs non-US": AST works from the ship-to/bill-to address)."""
+    sources = [obj.get("ShipAddr"), obj.get("BillAddr")]
+    if customer is not None:
+        sources += [customer.get("ShipAddr"), customer.get("BillAddr")]
+    for addr in sources:
+        state = addr.get("CountrySubDivisionCode") if isinstance(addr, dict) else None
+        if isinstance(state, str) and state.strip():
+            return state.strip().upper()
+    return None
+
+
+def _ast_rate(store: Store, realm_id: str, obj: dict, customer: dict | None) -> dict:
+    """The TaxRate AST applies: the simulated rate of the address's state, else the
+    default (also when a saved company predates the state rates)."""
+    rate_id = ast_tax_rate_id(_ast_state(obj, customer))
+    return store.raw(realm_id, "TaxRate", rate_id) \
+        or store.raw(realm_id, "TaxRate", AST_DEFAULT_RATE)
+
+
+def _us_tax(store: Store, realm_id: str, obj: dict, lines: list[dict], codes: list,
+            subtotal: Decimal, discount: Decimal, customer: dict | None,
+            tax_in: dict) -> Decimal:
     obj.pop("GlobalTaxCalculation", None)  # not used by US companies (§5.2)
     taxable = sum((ln["Amount"] for ln, c in zip(lines, codes, strict=True) if c == "TAX"),
                   ZERO)
     if customer is not None and customer.get("Taxable") is False:
-        taxable = ZERO
+        taxable = ZERO  # docs/qbo-rules.md §5.2: Customer.Taxable affects the result
     if obj.get("ApplyTaxAfterDiscount") and discount and subtotal:
+        # docs/qbo-rules.md §5.2: US companies choose the order; after the discount, the
+        # discount's share of the taxable lines leaves the base.
         taxable -= money(discount * taxable / subtotal)
+    rate = _ast_rate(store, realm_id, obj, customer)
+    pct = rate["RateValue"]
+    override = tax_in.get("TotalTax")
     if override is not None:
+        # docs/qbo-rules.md §5.2: a TotalTax sent in this request is honoured as an override;
+        # an update that leaves it out is computed again.
         tax = money(dec(override, "TotalTax"))
     else:
-        tax = money(taxable * US_AST_RATE / 100)
+        tax = money(taxable * pct / 100)
     detail: dict[str, Any] = {"TotalTax": tax}
     if tax or taxable:
-        detail["TxnTaxCodeRef"] = {"value": "1"}
+        detail["TxnTaxCodeRef"] = {"value": AST_TAX_CODE}
         detail["TaxLine"] = [{"Amount": tax, "DetailType": "TaxLineDetail", "TaxLineDetail": {
-            "TaxRateRef": {"value": "1"}, "PercentBased": True, "TaxPercent": US_AST_RATE,
-            "NetAmountTaxable": taxable}}]
+            "TaxRateRef": {"value": rate["Id"], "name": rate["Name"]}, "PercentBased": True,
+            "TaxPercent": pct, "NetAmountTaxable": taxable}}]
     obj["TxnTaxDetail"] = detail
     return tax
 
 
+def _sent_tax_amounts(tax_in: dict) -> dict[str, Decimal]:
+    """Rate Id -> the tax Amount a sent ``TxnTaxDetail.TaxLine`` sets for it."""
+    sent: dict[str, Decimal] = {}
+    for tax_line in tax_in.get("TaxLine") or []:
+        if not isinstance(tax_line, dict) or tax_line.get("Amount") is None:
+            continue
+        rate_id = ref_value((tax_line.get("TaxLineDetail") or {}).get("TaxRateRef"))
+        if rate_id is not None:
+            sent[rate_id] = money(dec(tax_line["Amount"], "TxnTaxDetail.TaxLine.Amount"))
+    return sent
+
+
 def _vat(store: Store, realm_id: str, obj: dict, lines: list[dict], codes: list,
-         subtotal: Decimal, discount: Decimal, mode: str) -> Decimal:
+         subtotal: Decimal, discount: Decimal, mode: str, tax_in: dict) -> Decimal:
     obj["GlobalTaxCalculation"] = mode
     if mode == "NotApplicable":
         obj["TxnTaxDetail"] = {"TotalTax": ZERO}
@@ -196,13 +249,19 @@ def _vat(store: Store, realm_id: str, obj: dict, lines: list[dict], codes: list,
             nets[rate["Id"]] = nets.get(rate["Id"], ZERO) + line["Amount"]
             line_pct += rate["RateValue"]
         if mode == "TaxInclusive":
+            # docs/qbo-rules.md §5.2, §11: Amount is read as net, TaxInclusiveAmt is the gross
+            # the simulator reports (any value sent is ignored, see sales.sales_input).
             line["SalesItemLineDetail"]["TaxInclusiveAmt"] = \
                 line["Amount"] + money(line["Amount"] * line_pct / 100)
+    # docs/qbo-rules.md §5.2: QBO computes the tax from the codes and a sent TaxLine can
+    # override it. Only rates the lines use get a tax line; a sent one for another rate is
+    # ignored, and each rate's NetAmountTaxable stays computed.
+    sent = _sent_tax_amounts(tax_in)
     tax_lines, total = [], ZERO
     for rate_id, net in nets.items():
         rate = store.raw(realm_id, "TaxRate", rate_id)
         base = money(net * factor)
-        amount = money(base * rate["RateValue"] / 100)
+        amount = sent.get(rate_id, money(base * rate["RateValue"] / 100))
         total += amount
         tax_lines.append({"Amount": amount, "DetailType": "TaxLineDetail", "TaxLineDetail": {
             "TaxRateRef": {"value": rate_id, "name": rate["Name"]}, "PercentBased": True,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..companies import is_us
 from ..entities import (
     NAME_LISTS,
     PEOPLE,
@@ -17,8 +18,8 @@ from ..entities import (
     unsupported,
 )
 from .names import with_computed, write_item, write_person
-from .payments import delete_payment, void_payment, write_payment
-from .sales import delete_sales, void_invoice, write_sales
+from .payments import delete_payment, payment_input, void_payment, write_payment
+from .sales import delete_sales, sales_input, void_invoice, write_sales
 
 if TYPE_CHECKING:
     from ..store import Store
@@ -43,7 +44,7 @@ def write(store: Store, realm_id: str, entity: str, body: Any,
     """POST /{entity}[?operation=...]: returns ``{entity: record}``."""
     if not isinstance(body, dict):
         raise required(entity)
-    body = normalize(body)
+    body = normalize(_input(store, realm_id, entity, body))
     op = (params.get("operation") or "").lower()
     include = (params.get("include") or "").lower()
     if entity not in WRITABLE:
@@ -95,6 +96,16 @@ def send_invoice(store: Store, realm_id: str, obj_id: str, send_to: str) -> dict
                            "DeliveryTime": inv["MetaData"]["LastUpdatedTime"]}
     store.save(realm_id, "Invoice", inv, "Update")
     return {"Invoice": present(store, realm_id, "Invoice", inv)}
+
+
+def _input(store: Store, realm_id: str, entity: str, body: dict) -> dict:
+    """QBO ignores read-only fields on input, so they are dropped before numbers are
+    checked: ``"TotalAmt": ""`` on an invoice is not a fault (docs/qbo-rules.md §5.2-§5.5)."""
+    if entity in SALES_TXNS:
+        return sales_input(body, us=is_us(store.info(realm_id)))
+    if entity == "Payment":
+        return payment_input(body)
+    return body
 
 
 def _id(body: dict) -> str:

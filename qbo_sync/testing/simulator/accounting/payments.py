@@ -15,9 +15,17 @@ from .rules import check_same_currency, resolve_currency, resolve_ref
 if TYPE_CHECKING:
     from ..store import Store
 
-PAY_READ_ONLY = {"Id", "SyncToken", "MetaData", "domain", "sparse", "UnappliedAmt", "time"}
+# Computed by QBO, so ignored on input whatever it holds (docs/qbo-rules.md §5.3
+# "Read-only"). TotalAmt is not among them: on a Payment it is the amount received.
+PAY_OUTPUT = frozenset({"UnappliedAmt", "MetaData", "domain", "time"})
+PAY_READ_ONLY = {"Id", "SyncToken", "sparse", *PAY_OUTPUT}
 APPLICABLE = ("Invoice", "CreditMemo")
 ZERO = Decimal("0")
+
+
+def payment_input(body: dict) -> dict:
+    """The request without the read-only fields, before any value is checked."""
+    return {k: v for k, v in body.items() if k not in PAY_OUTPUT}
 
 
 def _targets(payment: dict | None) -> set[Key]:

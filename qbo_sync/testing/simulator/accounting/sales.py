@@ -17,9 +17,65 @@ from .rules import check_doc_number, check_same_currency, resolve_currency, reso
 if TYPE_CHECKING:
     from ..store import Store
 
-SALES_READ_ONLY = {"Id", "SyncToken", "MetaData", "domain", "sparse", "TotalAmt", "Balance",
-                   "HomeTotalAmt", "HomeBalance", "LinkedTxn", "RemainingCredit", "time"}
+# What QBO computes on a sales form: read-only, so ignored on input whatever it holds
+# (null, "", 0, a number as a string) (docs/qbo-rules.md §5.2 "Read-only", §5.4, §5.5).
+SALES_OUTPUT = frozenset({"TotalAmt", "Balance", "HomeTotalAmt", "HomeBalance",
+                          "RemainingCredit", "LinkedTxn", "InvoiceLink", "MetaData", "domain",
+                          "time"})
+SALES_READ_ONLY = {"Id", "SyncToken", "sparse", *SALES_OUTPUT}
+TAX_LINE_OUTPUT = ("TaxPercent", "NetAmountTaxable")
 ZERO = Decimal("0")
+
+
+def sales_input(body: dict, *, us: bool) -> dict:
+    """The request as QBO reads it, before any value is checked: without the read-only
+    fields, the generated SubTotalLine, a line's TaxInclusiveAmt and the computed parts of
+    TxnTaxDetail, so a client echoing a record it read back is not refused."""
+    out = {k: v for k, v in body.items() if k not in SALES_OUTPUT}
+    if isinstance(out.get("Line"), list):
+        # docs/qbo-rules.md §5.2: SubTotalLineDetail is generated and read-only.
+        out["Line"] = [_line_input(ln) for ln in out["Line"]
+                       if not (isinstance(ln, dict)
+                               and ln.get("DetailType") == "SubTotalLineDetail")]
+    if isinstance(out.get("TxnTaxDetail"), dict):
+        out["TxnTaxDetail"] = _tax_input(out["TxnTaxDetail"], us=us)
+    return out
+
+
+def _line_input(line: object) -> object:
+    if not isinstance(line, dict):
+        return line
+    out = dict(line)
+    if out.get("DetailType") in ("DescriptionOnly", "DescriptionLineDetail"):
+        out.pop("Amount", None)  # a text line carries no amount (§5.2)
+    detail = out.get("SalesItemLineDetail")
+    if isinstance(detail, dict) and "TaxInclusiveAmt" in detail:
+        # docs/qbo-rules.md §5.2, §11: the simulator reports TaxInclusiveAmt (gross) and
+        # never reads it; the line's Amount is what it prices.
+        out["SalesItemLineDetail"] = {k: v for k, v in detail.items()
+                                      if k != "TaxInclusiveAmt"}
+    return out
+
+
+def _tax_input(detail: dict, *, us: bool) -> dict:
+    """docs/qbo-rules.md §5.2 "Tax: US vs non-US": US AST reads TotalTax (the override)
+    and its TaxLine is output; non-US reads each TaxLine's TaxRateRef and Amount (the
+    override), TotalTax is their sum and TaxPercent/NetAmountTaxable are computed."""
+    if us:
+        return {k: v for k, v in detail.items() if k != "TaxLine"}
+    out = {k: v for k, v in detail.items() if k not in ("TotalTax", "TaxLine")}
+    sent = detail.get("TaxLine")
+    if isinstance(sent, list):
+        out["TaxLine"] = [_tax_line_input(tl) for tl in sent if isinstance(tl, dict)]
+    return out
+
+
+def _tax_line_input(tax_line: dict) -> dict:
+    detail = tax_line.get("TaxLineDetail")
+    if not isinstance(detail, dict):
+        return tax_line
+    return {**tax_line, "TaxLineDetail": {k: v for k, v in detail.items()
+                                          if k not in TAX_LINE_OUTPUT}}
 
 
 def _next_doc_number(store: Store, realm_id: str) -> str:
@@ -66,10 +122,12 @@ def _compute(store: Store, realm_id: str, entity: str, obj: dict, existing: dict
     obj["TxnDate"] = obj.get("TxnDate") or today.isoformat()
     if entity == "Invoice" and not obj.get("DueDate"):
         obj["DueDate"] = (date.fromisoformat(obj["TxnDate"]) + timedelta(days=30)).isoformat()
-    override = (body.get("TxnTaxDetail") or {}).get("TotalTax")
+    # Tax overrides count only when this request sends them (docs/qbo-rules.md §5.2): the
+    # stored TxnTaxDetail a sparse update keeps is the last result, not an instruction.
+    tax_in = body.get("TxnTaxDetail")
     previous = existing.get("Line", []) if existing else []
     total = money(price_lines(store, realm_id, obj, previous, customer=customer,
-                              tax_override=override))
+                              tax_in=tax_in if isinstance(tax_in, dict) else None))
     applied = applied_total(obj)
     if total < applied:
         raise business(f"The new total {total} is less than the {applied} already paid on "
