@@ -18,7 +18,7 @@ from .text import money_str, round_money
 
 ZERO = Decimal("0.00")
 HUNDRED = Decimal(100)
-TAX_AUTHORITIES = ("app", "quickbooks")
+PRIVATE_NOTE_MAX = 4000
 
 
 @dataclass(frozen=True)
@@ -169,3 +169,28 @@ def compare(app: Figures, qbo: Figures, obj: Mapping[str, Any],
 def _plain(figures: Figures) -> dict[str, str | None]:
     return {"total": money_str(figures.total), "tax": money_str(figures.tax),
             "balance": None if figures.balance is None else money_str(figures.balance)}
+
+
+def rounding_adjusted(payload: Mapping[str, Any], gap: Decimal, *, item_id: str,
+                      tax_code: str | None) -> dict[str, Any]:
+    """``payload`` plus one untaxed line of ``gap`` on the Rounding item, and a note.
+
+    The line keeps Amount = Qty × UnitPrice (1 × gap) and sits before any discount line,
+    so QuickBooks' total moves by exactly ``gap``.
+    """
+    lines = [dict(ln) for ln in payload.get("Line") or []]
+    sales = [ln for ln in lines if ln.get("DetailType") != "DiscountLineDetail"]
+    rest = [ln for ln in lines if ln.get("DetailType") == "DiscountLineDetail"]
+    detail: dict[str, Any] = {"ItemRef": {"value": item_id}, "Qty": Decimal(1),
+                              "UnitPrice": gap}
+    if tax_code:
+        detail["TaxCodeRef"] = {"value": tax_code}
+    sales.append({"DetailType": "SalesItemLineDetail", "Amount": gap,
+                  "Description": "Rounding", "SalesItemLineDetail": detail})
+    for number, line in enumerate(sales + rest, start=1):
+        line["LineNum"] = number
+    text = f"Rounding adjustment {money_str(gap)} to match the app's total."
+    # Keep the note's end: the push's marker is there (4,000 characters at most, §5.2).
+    note = (payload.get("PrivateNote") or "").strip()[-(PRIVATE_NOTE_MAX - len(text) - 1):]
+    return {**payload, "Line": sales + rest,
+            "PrivateNote": f"{text}\n{note}" if note else text}

@@ -24,7 +24,7 @@ from ..sync import links
 from ..sync.job import Defer, JobRun, Skip
 from .context import context, marker, record, with_marker
 from .customers import push_contact, sync_customer
-from .totals import check_totals, unpushed_payments
+from .totals import settle_totals, unpushed_payments
 from .write import create_once, find_by_marker, update_transaction
 
 __all__ = ["HANDLERS", "create_once", "push_contact", "push_credit_memo", "push_invoice",
@@ -94,7 +94,7 @@ def push_invoice(run: JobRun) -> str | None:
     else:
         run.job.action = JobAction.CREATE
         qbo_id = _create(run, link, "Invoice", payload, customer_id, "invoice", data.key)
-    check_totals(run, data, unpushed=unpushed_payments(run, inv))
+    settle_totals(run, link, "Invoice", payload, data, unpushed=unpushed_payments(run, inv))
     signals.invoice_synced.send(sender=SyncJob, job=run.job, obj=inv, qbo_id=qbo_id)
     return qbo_id
 
@@ -223,7 +223,7 @@ def _push_sales_doc(run: JobRun, entity: str, kind: str, build: Callable,
         qbo_id = update_transaction(run, link, entity, payload)
     else:
         qbo_id = _create(run, link, entity, payload, customer_id, kind, data.key)
-    check_totals(run, data)
+    settle_totals(run, link, entity, payload, data)
     return qbo_id
 
 

@@ -18,6 +18,7 @@ from ...connection.settings import (
 )
 from ...exceptions import QBOSyncError
 from ...models import Connection
+from ...qbo.wire import json_safe
 
 
 def _pair(text: str) -> tuple[str, str]:
@@ -74,7 +75,7 @@ class Command(BaseCommand):
             raise CommandError(f"{err.message} Fix: {err.fix}") from None
         if opts["export"]:
             conn.refresh_from_db()
-            data = {field: getattr(conn, field) for field in SETTINGS_FIELDS}
+            data = json_safe({field: getattr(conn, field) for field in SETTINGS_FIELDS})
             self.stdout.write(json.dumps({"settings": data, **export_mappings(conn)},
                                          indent=2, sort_keys=True))
         missing = missing_required(conn)
