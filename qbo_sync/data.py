@@ -27,6 +27,11 @@ class ContactData:
     company_name: str = ""
     currency: str = ""  # ISO 4217; "" means the company's home currency
     billing_address: AddressData | None = None
+    # Tax data, sent where QBO has the fields (docs/qbo-rules.md §5.1): ``None`` leaves
+    # QuickBooks' own choice; False makes the customer tax-exempt.
+    taxable: bool | None = None
+    tax_id: str = ""  # VAT number / tax id → PrimaryTaxIdentifier
+    tax_exemption_reason: str = ""  # kept in the customer's private Notes
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ DISPLAY_NAME_MAX = 500
 COMPANY_NAME_MAX = 100
 EMAIL_MAX = 100
 PHONE_MAX = 30
+NOTES_MAX = 2000  # docs/qbo-rules.md §5.1
 # PhysicalAddress limits (docs/qbo-rules.md §5.1).
 ADDRESS_LIMITS = {
     "Line1": 500,
@@ -139,6 +140,16 @@ def customer_payload(
     bill_addr = address_payload(contact.billing_address)
     if bill_addr:
         payload["BillAddr"] = bill_addr
+    if contact.taxable is not None:
+        payload["Taxable"] = contact.taxable
+    tax_id = single_line(contact.tax_id)
+    if tax_id:
+        payload["PrimaryTaxIdentifier"] = tax_id
+    reason = single_line(contact.tax_exemption_reason)
+    if reason:
+        # TaxExemptionReasonId takes an Intuit list id the API does not publish, so the
+        # reason is kept where an accountant sees it.
+        payload["Notes"] = clip(f"Tax exempt: {reason}", NOTES_MAX)
     if ctx.multicurrency and contact.currency.strip():
         currency = ctx.currency_ref(contact.currency, describe_contact(contact))
         if currency:
@@ -151,6 +162,8 @@ _NOT_UPDATABLE = frozenset({"CurrencyRef"})
 
 
 def _blank(value: Any) -> Any:
+    if isinstance(value, bool):
+        return True  # no longer stated: back to QuickBooks' default, taxable
     if isinstance(value, dict):
         return {key: "" for key in value}
     return ""

@@ -332,3 +332,22 @@ def test_mask_payload_masks_email_and_phone_keeps_amounts():
 def test_mask_payload_masks_list_of_emails():
     masked = mask_payload({"PrimaryEmailAddr": {"Address": "a@b.co, c@d.org"}})
     assert masked["PrimaryEmailAddr"]["Address"] == "***@b.co, ***@d.org"
+
+
+def test_customer_tax_data_is_sent_where_qbo_has_fields():
+    contact = make_contact(taxable=False, tax_id=" GB123\t456789 ",
+                           tax_exemption_reason="Registered charity")
+    payload = customer_payload(contact, make_ctx())
+    assert payload["Taxable"] is False
+    assert payload["PrimaryTaxIdentifier"] == "GB123 456789"
+    assert payload["Notes"] == "Tax exempt: Registered charity"
+    plain = customer_payload(make_contact(), make_ctx())
+    assert not {"Taxable", "PrimaryTaxIdentifier", "Notes"} & set(plain)
+
+
+def test_dropping_the_exemption_makes_the_customer_taxable_again():
+    before = customer_payload(make_contact(taxable=False, tax_exemption_reason="Charity"),
+                              make_ctx())
+    after = customer_payload(make_contact(), make_ctx())
+    body = customer_sparse_update(after, before, qbo_id="58", sync_token="2")
+    assert body["Taxable"] is True and body["Notes"] == ""
