@@ -72,6 +72,8 @@ def _world(sim: Any, slug: str) -> tuple[Any, Any]:
     from qbo_sync.testing.simulator.companies import US_REALM
 
     Connection.objects.filter(workspace=slug).delete()
+    # One company per workspace (a database constraint): earlier worlds let it go.
+    Connection.objects.filter(realm_id=US_REALM).update(status=Connection.Status.DISCONNECTED)
     tokens = sim.identity.issue_tokens(US_REALM)
     now = timezone.now()
     items = {i["Name"]: i["Id"] for i in sim.store.all(US_REALM, "Item")}

@@ -52,6 +52,9 @@ class Connection(models.Model):
     # The refresh-token chain's 5-year cap (docs/qbo-rules.md §1.5).
     refresh_token_hard_expires_at = models.DateTimeField(null=True, blank=True)
     token_refreshed_at = models.DateTimeField(null=True, blank=True)
+    # Until when one worker may refresh the tokens (single-flight without holding a
+    # transaction across the HTTP call; qbo_sync.connection.oauth.refresh_tokens).
+    refresh_lease_until = models.DateTimeField(null=True, blank=True)
 
     connected_at = models.DateTimeField(null=True, blank=True)
     connected_by = models.ForeignKey(
@@ -99,6 +102,17 @@ class Connection(models.Model):
 
     class Meta:
         ordering = ["workspace"]
+        constraints = [
+            # One workspace ↔ one QBO company (docs/architecture.md, invariant 8): a
+            # company is held by at most one workspace per environment while connected
+            # or waiting for a reconnect. Disconnected rows keep their realm for the
+            # history and hold nothing.
+            models.UniqueConstraint(
+                fields=["realm_id", "environment"],
+                condition=~models.Q(realm_id="") & ~models.Q(status="disconnected"),
+                name="qbo_one_workspace_per_company",
+            ),
+        ]
 
     def __str__(self) -> str:
         company = self.company_name or self.realm_id or "no company"

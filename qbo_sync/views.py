@@ -2,6 +2,11 @@
 
 Who may use them is the host's decision (``QBO_SYNC['PERMISSION_CHECK']``); which
 workspace a request acts on comes from ``QBO_SYNC['WORKSPACE_RESOLVER']``.
+
+Every view here is marked ``sensitive_variables()`` and ``sensitive_post_parameters()``:
+the authorization code, tokens, the client secret and the webhook verifier are masked
+in Django's error reports (docs/architecture.md, invariant 5); the services below hold
+them as :class:`~qbo_sync.secrets.Secret` besides.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from django.shortcuts import get_object_or_404, redirect, render, resolve_url
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_POST
 
 from .conf import app_settings
@@ -43,6 +49,8 @@ def _problem(request: HttpRequest, title: str, exc: QBOSyncError, status: int) -
     return render(request, "qbo_sync/connect_problem.html", context, status=status)
 
 
+@sensitive_variables()
+@sensitive_post_parameters()
 @login_required
 @require_GET
 def connect(request: HttpRequest) -> HttpResponse:
@@ -58,12 +66,17 @@ def connect(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(url)
 
 
+@sensitive_variables()
+@sensitive_post_parameters()
 @login_required
 @require_GET
 def callback(request: HttpRequest) -> HttpResponse:
     """Where Intuit sends the browser back (``code``, ``state``, ``realmId``)."""
     params = request.GET
     state = params.get("state", "")
+    if "\x00" in state:  # no state has one, and PostgreSQL cannot compare it: 400, not 500
+        return _problem(request, "QuickBooks was not connected", oauth.ConnectError(
+            "The callback's state is not one this app made (it holds a NUL character)."), 400)
     started = OAuthState.objects.filter(state=state).first() if state else None
     if started is not None and not can_manage(request.user, started.workspace):
         raise PermissionDenied("You may not manage the QuickBooks connection.")
@@ -83,6 +96,8 @@ def callback(request: HttpRequest) -> HttpResponse:
     return redirect(app_settings.CONNECT_DONE_URL)
 
 
+@sensitive_variables()
+@sensitive_post_parameters()
 @login_required
 @require_POST
 def disconnect(request: HttpRequest) -> HttpResponse:
@@ -95,6 +110,8 @@ def disconnect(request: HttpRequest) -> HttpResponse:
 
 
 @csrf_exempt
+@sensitive_variables()
+@sensitive_post_parameters()
 @require_POST
 def webhook(request: HttpRequest) -> HttpResponse:
     """QBO's webhook endpoint: store the delivery raw, verify it and answer at once;

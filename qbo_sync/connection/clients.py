@@ -1,5 +1,6 @@
 """A :class:`~qbo_sync.qbo.client.QBOClient` for a stored connection: the client knows
-only a realm and a token source; this module supplies both from the database."""
+only a realm and a token source; this module supplies both from the database. Tokens
+leave here as :class:`~qbo_sync.secrets.Secret` (docs/architecture.md, invariant 5)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import requests
 
 from ..models import Connection
 from ..qbo.client import QBOClient
+from ..secrets import Secret
 from . import oauth
 
 
@@ -17,12 +19,12 @@ class ConnectionTokens:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
 
-    def access_token(self) -> str:
-        return oauth.get_access_token(self.connection)
+    def access_token(self) -> Secret:
+        return Secret.of(oauth.get_access_token(self.connection))
 
-    def refresh(self, stale: str) -> str:
+    def refresh(self, stale: Secret) -> Secret:
         oauth.refresh_tokens(self.connection, stale_access_token=stale)
-        return oauth.get_access_token(self.connection)
+        return Secret.of(oauth.get_access_token(self.connection))
 
 
 def client_for(connection: Connection, *,

@@ -10,8 +10,11 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from django.views.decorators.debug import sensitive_variables
+
 from ..exceptions import MalformedDelivery
 from ..qbo.client import entity_name
+from ..secrets import Secret
 
 #: Operations as legacy payloads name them, from CloudEvents verbs (§7.3).
 VERB_OPERATIONS = {"created": "Create", "updated": "Update", "deleted": "Delete",
@@ -32,13 +35,15 @@ class Notice:
     key: str  # deduplication key (§7.5)
 
 
-def signature_ok(body: bytes, signature: str | None, verifier: str) -> bool:
+@sensitive_variables("verifier", "expected")
+def signature_ok(body: bytes, signature: str | None, verifier: Secret) -> bool:
     """``intuit-signature`` = base64(HMAC-SHA256(verifier token, raw body)) (§7.4),
-    compared in constant time."""
+    compared in constant time. The verifier is revealed only into the HMAC."""
+    verifier = Secret.of(verifier)
     if not verifier or not signature:
         return False
-    digest = hmac.new(verifier.encode("utf-8"), body, hashlib.sha256).digest()
-    expected = base64.b64encode(digest)
+    expected = base64.b64encode(
+        hmac.new(verifier.reveal().encode("utf-8"), body, hashlib.sha256).digest())
     return hmac.compare_digest(expected, signature.strip().encode("ascii", "replace"))
 
 

@@ -16,10 +16,12 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from ..conf import app_settings
 from ..exceptions import MalformedDelivery, WebhookPullFailed
 from ..models import Connection, SeenEvent, WebhookEvent
+from ..secrets import Secret
 from ..sync.queue import queue_task
 from .cycle import pull_connection
 from .notices import PULLED_ENTITIES, Notice, parse, signature_ok
@@ -32,15 +34,17 @@ LOCK_WAIT = 60
 PRIVATE_HEADERS = {"cookie", "authorization", "proxy-authorization"}
 
 
+@sensitive_variables("verifier")
 def accept(body: bytes, headers: Mapping[str, str]) -> tuple[int, str]:
     """Store one delivery raw, verify it and queue its processing; returns the HTTP
-    status and message the endpoint answers with. Makes no QBO call."""
+    status and message the endpoint answers with. Makes no QBO call. The verifier token
+    is a :class:`~qbo_sync.secrets.Secret` from the moment it is read (invariant 5)."""
     if not app_settings.WEBHOOKS_ENABLED:
         return 404, ("QuickBooks webhooks are off: set QBO_SYNC['WEBHOOKS_ENABLED'] = True "
                      "to receive them.")
     kept = {k: v for k, v in headers.items() if k.lower() not in PRIVATE_HEADERS}
     event = WebhookEvent(headers=kept, body=body.decode("utf-8", "replace"))
-    verifier = app_settings.WEBHOOK_VERIFIER_TOKEN
+    verifier = Secret.of(app_settings.WEBHOOK_VERIFIER_TOKEN)
     event.verified = signature_ok(body, headers.get("intuit-signature"), verifier)
     if not event.verified:
         event.error = (

@@ -7,6 +7,11 @@ builds both from a stored connection). It adds the base URL,
 on a 401, and turns every error into a typed exception from ``exceptions.py``. It does
 not retry anything else: the engine owns retries and backoff.
 
+Secrets: the access token travels as a :class:`~qbo_sync.secrets.Secret` and is
+revealed only by :class:`BearerAuth` while ``requests`` prepares the request; the
+library frames below :func:`_transmit` (which hold the header in plain text) are masked
+in Django's error reports (docs/architecture.md, invariant 5).
+
 Money: request bodies may hold ``Decimal`` (written as exact JSON numbers) and response
 numbers with a fraction come back as ``Decimal``.
 """
@@ -23,10 +28,12 @@ from typing import Any, Protocol
 from urllib.parse import quote as url_quote
 
 import requests
+from django.views.decorators.debug import sensitive_variables
 
 from .. import __version__
 from ..conf import app_settings, effective_minor_version
 from ..exceptions import AuthenticationFailed, NetworkError, ReconnectRequired, ServerError
+from ..secrets import Secret
 from . import throttle
 from .company import CompanyMixin
 from .faults import ci_get, exception_from_fault, exception_from_response
@@ -61,14 +68,41 @@ def shared_session() -> requests.Session:
 
 
 class TokenSource(Protocol):
-    """Where a client gets its bearer token, and a fresh one after a 401."""
+    """Where a client gets its bearer token, and a fresh one after a 401. Tokens are
+    :class:`~qbo_sync.secrets.Secret` (a plain ``str`` is accepted and wrapped)."""
 
-    def access_token(self) -> str:
+    def access_token(self) -> Secret | str:
         """A token that is valid now (refreshed first if it is about to expire)."""
 
-    def refresh(self, stale: str) -> str:
+    def refresh(self, stale: Secret) -> Secret | str:
         """A new token after QBO refused ``stale``; raises ``ReconnectRequired`` when the
         grant is gone."""
+
+
+class BearerAuth:
+    """``Authorization: Bearer <access token>`` (docs/qbo-rules.md §2.2), added when
+    ``requests`` prepares the request: no frame above that point holds the token in
+    plain text, and this object shows it masked."""
+
+    def __init__(self, token: Secret) -> None:
+        self.token = Secret.of(token)
+
+    @sensitive_variables()
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self.token.reveal()}"
+        return request
+
+    def __repr__(self) -> str:
+        return f"<BearerAuth {self.token!r}>"
+
+
+@sensitive_variables()
+def _transmit(session: requests.Session, method: str, url: str,
+              **kwargs: Any) -> requests.Response:
+    """``session.request``. Every frame below this one (requests, urllib3, http.client)
+    holds the Authorization header in plain text; ``sensitive_variables()`` masks all
+    their variables in Django's error reports, chained exceptions included."""
+    return session.request(method, url, **kwargs)
 
 
 class QBOClient(CompanyMixin):
@@ -260,7 +294,9 @@ class QBOClient(CompanyMixin):
         request_id_limit: int = MAX_REQUEST_ID,
     ) -> tuple[dict, str]:
         """Send with the current token; on a 401 refresh once and resend once."""
-        url = f"{app_settings.endpoints()['api_base']}/v3/company/{self._realm()}/{path}"
+        # The realm goes into the path percent-encoded: it is ours, but stored data.
+        realm = url_quote(self._realm(), safe="")
+        url = f"{app_settings.endpoints()['api_base']}/v3/company/{realm}/{path}"
         query = {"minorversion": str(self.minor_version), **(params or {})}
         if request_id is not None:
             query["requestid"] = validate_request_id(request_id, request_id_limit)
@@ -273,13 +309,13 @@ class QBOClient(CompanyMixin):
 
         # A POST query is a read; every other POST (batch included) may write.
         write = method != "GET" and path != "query"
-        token = self.tokens.access_token()
+        token = Secret.of(self.tokens.access_token())
         response = self._send(method, url, query, content_type, data, token, write)
         if response.status_code == 401 and isinstance(
             exception_from_response(response), AuthenticationFailed
         ):
             # Single-flight refresh across processes is the token source's job.
-            fresh = self.tokens.refresh(token)
+            fresh = Secret.of(self.tokens.refresh(token))
             response = self._send(method, url, query, content_type, data, fresh, write)
         tid = response.headers.get("intuit_tid", "")
         if response.status_code >= 400:
@@ -301,6 +337,7 @@ class QBOClient(CompanyMixin):
                               intuit_tid=tid)
         return parsed, tid
 
+    @sensitive_variables("token")
     def _send(
         self,
         method: str,
@@ -308,11 +345,10 @@ class QBOClient(CompanyMixin):
         query: dict[str, str],
         content_type: str | None,
         data: bytes | None,
-        token: str,
+        token: Secret,
         write: bool,
     ) -> requests.Response:
         headers = {
-            "Authorization": f"Bearer {token}",
             "Accept": "application/json",
             "User-Agent": USER_AGENT,
         }
@@ -322,9 +358,9 @@ class QBOClient(CompanyMixin):
         started = time.monotonic()
         try:
             with throttle.budget(self.realm_id, batch=path.startswith("batch")):
-                response = self.session.request(
-                    method, url, params=query, data=data, headers=headers,
-                    timeout=tuple(app_settings.TIMEOUT),
+                response = _transmit(
+                    self.session, method, url, params=query, data=data, headers=headers,
+                    auth=BearerAuth(token), timeout=tuple(app_settings.TIMEOUT),
                 )
         except requests.RequestException as exc:
             elapsed = (time.monotonic() - started) * 1000

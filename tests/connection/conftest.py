@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.contrib.auth import get_user_model
 
 BASE_QBO_SYNC = {
     "CLIENT_ID": "simulator-client-id",
@@ -33,3 +34,15 @@ def sim(qbo_simulator: Any, settings: Any) -> Iterator[Any]:
     qbo_simulator.identity.handle = counting
     qbo_simulator.token_calls = calls
     yield qbo_simulator
+
+
+@pytest.fixture
+def staff(db: Any) -> Any:
+    return get_user_model().objects.create_user("ada", password="pw", is_staff=True)
+
+
+@pytest.fixture
+def browser(client: Any, staff: Any) -> Any:
+    """Django's test client, signed in as a staff user."""
+    client.force_login(staff)
+    return client

@@ -125,7 +125,7 @@ def test_switching_company_with_links_is_refused(sim: Any, user: Any) -> None:
 def test_fresh_token_is_used_without_a_call(sim: Any, user: Any) -> None:
     conn = connect(user)
     calls = len(sim.token_calls)
-    assert oauth.get_access_token(conn) == conn.access_token
+    assert oauth.get_access_token(conn).reveal() == conn.access_token
     assert len(sim.token_calls) == calls
 
 
@@ -135,7 +135,7 @@ def test_refresh_before_expiry(sim: Any, user: Any) -> None:
     Connection.objects.filter(pk=conn.pk).update(
         access_token_expires_at=timezone.now() + timedelta(seconds=100))  # < margin 300
     conn.refresh_from_db()
-    token = oauth.get_access_token(conn)
+    token = oauth.get_access_token(conn).reveal()
     assert token != old_access and sim.token_calls[-1] == "refresh_token"
     stored = Connection.objects.get(pk=conn.pk)
     assert stored.access_token == token

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
-import pytest
 import requests
 from django.contrib.auth import get_user_model
 from django.contrib.messages import get_messages
@@ -17,32 +16,7 @@ from qbo_sync.models import Connection, OAuthState, SyncJob
 from qbo_sync.testing.simulator.companies import UK_REALM, US_REALM
 
 from ..oauth_sim import click_through, query
-
-CONNECT, CALLBACK, DISCONNECT = "/qbo/connect/", "/qbo/callback/", "/qbo/disconnect/"
-
-
-@pytest.fixture
-def staff(db: Any) -> Any:
-    return get_user_model().objects.create_user("ada", password="pw", is_staff=True)
-
-
-@pytest.fixture
-def browser(client: Any, staff: Any) -> Any:
-    client.force_login(staff)
-    return client
-
-
-def start(browser: Any) -> str:
-    """GET connect; returns Intuit's (the simulator's) authorize URL."""
-    resp = browser.get(CONNECT)
-    assert resp.status_code == 302
-    return resp["Location"]
-
-
-def callback_path(url: str) -> str:
-    parts = urlsplit(url)
-    assert parts.path == CALLBACK
-    return f"{parts.path}?{parts.query}"
+from .support import CALLBACK, CONNECT, DISCONNECT, callback_path, start
 
 
 def test_full_flow_connects_with_company_name(browser: Any, sim: Any) -> None:

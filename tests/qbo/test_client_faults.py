@@ -313,7 +313,8 @@ def fake_oauth(monkeypatch, settings):
         return state["token"]
 
     def refresh_tokens(connection, *, stale_access_token=None):
-        state["refreshed_with"].append(stale_access_token)
+        # The client hands the token on as a Secret, never as a plain string.
+        state["refreshed_with"].append(stale_access_token.reveal())
         state["token"] = "token-2"
         return connection  # like qbo_sync.oauth.refresh_tokens
 
