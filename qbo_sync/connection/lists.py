@@ -74,7 +74,8 @@ def load_lists(connection: Connection, *, refresh: bool = False) -> dict[str, An
             for r in client.list_items()
         ]
         tax_codes = [
-            {"id": str(r["Id"]), "name": _name(r), "description": str(r.get("Description", ""))}
+            {"id": str(r["Id"]), "name": _name(r), "description": str(r.get("Description", "")),
+             "rates": _sales_rate_ids(r)}
             for r in client.list_tax_codes()
         ]
         accounts = [
@@ -98,6 +99,18 @@ def load_lists(connection: Connection, *, refresh: bool = False) -> dict[str, An
 
 
 Choice = tuple[str, str]
+
+
+def _sales_rate_ids(code: dict[str, Any]) -> list[str]:
+    """The TaxRate ids a code charges on sales (docs/qbo-rules.md §5.8)."""
+    details = (code.get("SalesTaxRateList") or {}).get("TaxRateDetail") or []
+    refs = [(d.get("TaxRateRef") or {}).get("value") for d in details]
+    return [str(r) for r in refs if r]
+
+
+def tax_code_rates(lists: dict[str, Any]) -> dict[str, tuple[str, ...]]:
+    """Code id → its sales TaxRate ids, from loaded lists (empty for an old cache)."""
+    return {c["id"]: tuple(c["rates"]) for c in lists.get("tax_codes", []) if "rates" in c}
 
 
 def item_choices(lists: dict[str, Any]) -> list[Choice]:

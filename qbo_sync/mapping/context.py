@@ -49,6 +49,8 @@ class MappingContext:
     global_tax_calculation: str = "TaxExcluded"
     tax_authority: str = "app"  # "app" (QuickBooks keeps the app's tax) | "quickbooks"
     ar_account_id: str = ""
+    #: non-US: TaxCode id → its sales TaxRate ids, for TaxLine overrides (§5.8).
+    tax_code_rates: Mapping[str, tuple[str, ...]] = field(default_factory=_empty_map)
 
     def __post_init__(self) -> None:
         # Normalise once so that lookups and comparisons need no care later, and copy
@@ -59,6 +61,7 @@ class MappingContext:
         set_(self, "number_strategy", (self.number_strategy or "").strip().lower())
         set_(self, "item_map", MappingProxyType(dict(self.item_map)))
         set_(self, "tax_map", MappingProxyType(dict(self.tax_map)))
+        set_(self, "tax_code_rates", MappingProxyType(dict(self.tax_code_rates)))
 
     @classmethod
     def from_parts(
@@ -67,6 +70,7 @@ class MappingContext:
         settings: Mapping[str, Any],
         item_map: Mapping[str, str] | None = None,
         tax_map: Mapping[str, str] | None = None,
+        tax_code_rates: Mapping[str, tuple[str, ...]] | None = None,
     ) -> MappingContext:
         """Build a context from plain dicts.
 
@@ -109,6 +113,7 @@ class MappingContext:
             global_tax_calculation=pick("global_tax_calculation", "TaxExcluded"),
             tax_authority=setting("tax_authority") or "app",
             ar_account_id=setting("ar_account_id"),
+            tax_code_rates=dict(tax_code_rates or {}),
         )
 
     def currency_ref(self, code: str, what: str) -> str | None:

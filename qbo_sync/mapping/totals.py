@@ -13,7 +13,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ..data import LineData
-from .lines import lines_total, priced_line
+from .context import MappingContext
+from .lines import lines_total, priced_line, resolve_tax_code
 from .text import money_str, round_money
 
 ZERO = Decimal("0.00")
@@ -58,6 +59,49 @@ def derived_tax(lines: Sequence[LineData], *, discount: Decimal = ZERO,
         factor = (subtotal - round_money(discount)) / subtotal
     return sum((round_money(round_money(net * factor) * rate / HUNDRED)
                 for rate, net in nets.items()), ZERO)
+
+
+def _rate_taxes(lines: Sequence[LineData], *, discount: Decimal,
+                tax_after_discount: bool) -> dict[str, Decimal] | None:
+    """Tax per rate key, each rate's net rounded once (the rule of :func:`derived_tax`)."""
+    nets: dict[str, Decimal] = {}
+    for line in lines:
+        if _rate(line.tax_rate) is None:
+            return None
+        nets[line.tax_rate] = nets.get(line.tax_rate, ZERO) + priced_line(line)[2]
+    subtotal = sum(nets.values(), ZERO)
+    factor = Decimal(1)
+    if discount and tax_after_discount and subtotal:
+        factor = (subtotal - round_money(discount)) / subtotal
+    return {key: round_money(round_money(net * factor) * (_rate(key) or ZERO) / HUNDRED)
+            for key, net in nets.items()}
+
+
+def tax_line_overrides(doc: Any, ctx: MappingContext) -> list[dict[str, Any]] | None:
+    """Non-US: ``TxnTaxDetail.TaxLine`` entries that make QuickBooks keep the app's tax,
+    one per TaxRate (QBO honours a sent TaxLine amount, docs/qbo-rules.md §5.2).
+
+    ``None`` when the amounts cannot be placed: a rate key that is not a number, or a
+    tax code that charges no rate or several (the split between them is QBO's).
+    """
+    taxes = _rate_taxes(doc.lines, discount=doc.discount, tax_after_discount=True)
+    if taxes is None:
+        return None
+    by_rate: dict[str, Decimal] = {}
+    for key, tax in taxes.items():
+        line = next(ln for ln in doc.lines if ln.tax_rate == key)
+        rates = ctx.tax_code_rates.get(resolve_tax_code(line, ctx), ())
+        if len(rates) != 1:
+            return None
+        by_rate[rates[0]] = by_rate.get(rates[0], ZERO) + tax
+    if doc.tax_total is not None and by_rate:
+        # The app's stated tax wins; the cents its own rule differs by go on the
+        # largest rate, where they matter least.
+        largest = max(by_rate, key=lambda r: by_rate[r])
+        by_rate[largest] += round_money(doc.tax_total) - sum(by_rate.values(), ZERO)
+    return [{"Amount": amount, "DetailType": "TaxLineDetail",
+             "TaxLineDetail": {"TaxRateRef": {"value": rate_id}}}
+            for rate_id, amount in by_rate.items()]
 
 
 def app_figures(doc: Any, *, is_us: bool = True) -> Figures | None:

@@ -23,7 +23,7 @@ from .preflight import (
     refund_problems,
 )
 from .text import clip, problem, raise_if_any, single_line
-from .totals import app_figures
+from .totals import app_figures, tax_line_overrides
 
 DOC_NUMBER_MAX = 21  # §5.2, §5.4, §5.5
 PRIVATE_NOTE_MAX = 4000
@@ -107,6 +107,10 @@ def _sales_transaction(
             # AST would recompute from the customer's address; QBO honours a sent
             # TotalTax as an override (docs/qbo-rules.md §5.2 "Tax: US vs non-US").
             payload["TxnTaxDetail"] = {"TotalTax": figures.tax}
+    elif ctx.tax_authority == "app":
+        overrides = tax_line_overrides(doc, ctx)
+        if overrides:
+            payload["TxnTaxDetail"] = {"TaxLine": overrides}
     currency_code = ctx.currency_ref(currency, what)
     if currency_code:
         # CurrencyRef is required when multicurrency is on (§5.2, §5.4, §5.5).

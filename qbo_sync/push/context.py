@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import mapping
-from ..connection.lists import capabilities_of
+from ..connection.lists import capabilities_of, tax_code_rates
 from ..mapping import MappingContext
 from ..models import Connection
 from ..qbo.wire import json_safe
@@ -28,6 +28,9 @@ def mapping_context(conn: Connection, client: Any) -> MappingContext:
         },
         dict(conn.item_mappings.values_list("category", "item_id")),
         dict(conn.tax_mappings.values_list("tax_rate", "tax_code_id")),
+        # From the cached lists only: a stale or empty cache means no TaxLine override,
+        # and the check after the write still reports any difference.
+        tax_code_rates(conn.lists_cache or {}),
     )
 
 

@@ -111,3 +111,31 @@ def test_the_matrix_is_not_trivially_equal(qbo_simulator, qbo_connect):
                      is_us=True, authority="quickbooks")
     assert set(result["difference"]) >= {"total", "tax"}
     assert "instead of 5 %" in result["cause"]
+
+
+def test_non_us_app_tax_is_kept_through_tax_line_overrides(qbo_simulator, qbo_connect):
+    """The app charges 17.5 % but its rate maps to QuickBooks' 20 % code: the TaxLine
+    sent makes QuickBooks keep the app's tax (and a stated tax a cent off its own rule)."""
+    from qbo_sync.connection.lists import load_lists
+
+    conn = _connection(qbo_simulator, qbo_connect, "UK")
+    codes = {c["Name"]: c["Id"] for c in qbo_simulator.store.all(UK_REALM, "TaxCode")}
+    TaxMapping.objects.create(connection=conn, tax_rate="17.50", tax_code_id=codes["20.0% S"])
+    load_lists(conn)  # the cached lists carry each code's rates
+    client = client_for(conn)
+    ctx = mapping_context(conn, client)
+    customer = client.create("Customer", {"DisplayName": "Old rate customer",
+                                          "CurrencyRef": {"value": "GBP"}})
+    lines = (LineData("Design", D("1"), D("100.00"), tax_rate="17.50"),
+             LineData("Books", D("1"), D("10.00"), tax_rate="0.00"))
+    for key, stated in (("a", None), ("b", D("17.51"))):
+        data = InvoiceData(key=key, workspace="uk", number=f"OLD-{key}", status="sent",
+                           contact_key="1", issue_date=date(2026, 11, 2), due_date=None,
+                           currency="GBP", lines=lines, tax_total=stated)
+        payload = mapping.invoice_payload(data, ctx, customer_id=customer["Id"])
+        assert payload["TxnTaxDetail"]["TaxLine"]
+        obj = client.create("Invoice", payload)
+        app = app_figures(data, is_us=False)
+        assert app.tax == (stated or D("17.50"))
+        assert compare(app, quickbooks_figures(obj), obj, lines, is_us=False,
+                       authority="app") == {}
