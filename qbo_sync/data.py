@@ -52,6 +52,8 @@ class DocumentFigures:
     # the discounted amount unless ``tax_after_discount`` is False (US companies only).
     discount: Decimal = Decimal("0")
     tax_after_discount: bool = True
+    # The lines' prices include tax (non-US companies: GlobalTaxCalculation TaxInclusive).
+    prices_include_tax: bool = False
     # The app's own figures, compared with what QuickBooks stores after every write.
     # ``None``: the app states none, and qbo_sync derives them from the lines
     # (``mapping.totals``). ``tax_total`` is also what is sent when the app is the tax

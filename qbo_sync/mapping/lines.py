@@ -118,7 +118,8 @@ def line_discount(line: LineData) -> Decimal:
     return round_money(discount)
 
 
-def priced_line(line: LineData) -> tuple[Decimal, Decimal, Decimal, str]:
+def priced_line(line: LineData, amount: Decimal | None = None
+                ) -> tuple[Decimal, Decimal, Decimal, str]:
     """``(Qty, UnitPrice, Amount, discount note)`` for a line, its discount included.
 
     A line discount stays on its line as a net unit price, so each line's Amount is
@@ -126,18 +127,48 @@ def priced_line(line: LineData) -> tuple[Decimal, Decimal, Decimal, str]:
     equal round(Qty × UnitPrice, 2) (6070, docs/qbo-rules.md §4.2), and QBO keeps at
     most 5 decimal places (§5): when no such price gives the net amount exactly, the
     line is sent as 1 × the net amount. The note keeps the discount visible.
+    ``amount``: the Amount to send instead (a tax-inclusive line's amount before tax).
     """
     gross = line_amount(line.quantity, line.unit_price)
     discount = line_discount(line)
-    if not discount:
-        return line.quantity, line.unit_price, gross, ""
-    net = gross - discount
+    net = gross - discount if amount is None else amount
     note = (f"{_plain(line.quantity)} × {_plain(line.unit_price)}, "
-            f"less discount {discount:.2f}")
+            f"less discount {discount:.2f}") if discount else ""
+    if net == gross:
+        return line.quantity, line.unit_price, gross, note
     unit = (net / line.quantity).quantize(UNIT_PRICE_STEP, rounding=ROUND_HALF_UP)
     if line_amount(line.quantity, unit) == net:
         return line.quantity, _plain_decimal(unit), net, note
     return Decimal(1), net, net, note
+
+
+def inclusive_split(lines: Sequence[LineData]
+                    ) -> tuple[list[Decimal], dict[str, Decimal]] | None:
+    """For prices that include tax: each line's amount before tax, and the tax per rate
+    key, such that amounts plus taxes give back the app's tax-inclusive total exactly.
+
+    Each rate's tax is taken out once, rounded (tax = gross × r / (100 + r)); the rest
+    is shared among that rate's lines, the cent left over going to its largest line.
+    ``None`` when a rate key is not a number.
+    """
+    gross = [priced_line(line)[2] for line in lines]
+    rates: dict[str, Decimal] = {}
+    for line in lines:
+        value = _rate_value(line.tax_rate or "0")
+        if value is None:
+            return None
+        rates[line.tax_rate] = value
+    nets = [Decimal(0)] * len(lines)
+    taxes: dict[str, Decimal] = {}
+    for key, rate in rates.items():
+        members = [i for i, line in enumerate(lines) if line.tax_rate == key]
+        total = sum((gross[i] for i in members), Decimal("0.00"))
+        taxes[key] = round_money(total * rate / (100 + rate))
+        for i in members:
+            nets[i] = round_money(gross[i] * 100 / (100 + rate))
+        largest = max(members, key=lambda i: abs(gross[i]))
+        nets[largest] += total - taxes[key] - sum((nets[i] for i in members), Decimal(0))
+    return nets, taxes
 
 
 def _plain_decimal(value: Decimal) -> Decimal:
@@ -151,16 +182,19 @@ def _plain(value: Decimal) -> str:
 
 
 def sales_lines(
-    lines: Sequence[LineData], ctx: MappingContext, *, what: str = "The record"
+    lines: Sequence[LineData], ctx: MappingContext, *, what: str = "The record",
+    amounts: Sequence[Decimal] | None = None,
 ) -> list[dict[str, Any]]:
     """``SalesItemLineDetail`` lines in host order (``LineNum`` 1, 2, …); a line's
-    discount is in its net unit price (:func:`priced_line`).
+    discount is in its net unit price (:func:`priced_line`). ``amounts``: the Amount
+    of each line when it is not the line's own (tax-inclusive prices).
 
     Expects data that passed the preflight checks.
     """
     result: list[dict[str, Any]] = []
     for number, line in enumerate(lines, start=1):
-        qty, unit_price, amount, note = priced_line(line)
+        qty, unit_price, amount, note = priced_line(
+            line, None if amounts is None else amounts[number - 1])
         detail = {
             "ItemRef": {"value": resolve_item(line, ctx)},
             "Qty": qty,

@@ -14,7 +14,14 @@ from ..data import ContactData, CreditMemoData, InvoiceData, LineData, PaymentDa
 from ..exceptions import ConfigurationError, MappingError, QBOSyncError
 from .context import GLOBAL_TAX_CALCULATIONS, NUMBER_STRATEGIES, MappingContext
 from .customers import contact_email, contact_phone, customer_display_name, describe_contact
-from .lines import DISCOUNT_FIX, line_discount, lines_total, resolve_item, resolve_tax_code
+from .lines import (
+    DISCOUNT_FIX,
+    inclusive_split,
+    line_discount,
+    lines_total,
+    resolve_item,
+    resolve_tax_code,
+)
 from .text import as_decimal, fits_qbo_number, line_amount, money_str, problem, single_line
 
 Problems = list[QBOSyncError]
@@ -130,9 +137,12 @@ def _sales_problems(
     ctx: MappingContext,
     exchange_rate: Decimal | None = None,
     discount: object = Decimal(0),
+    inclusive: bool = False,
 ) -> Problems:
     """Checks shared by Invoice, CreditMemo and RefundReceipt."""
     problems: Problems = []
+    if inclusive:
+        problems += _inclusive_problems(lines, ctx, what, discount)
     if not (contact_key or "").strip():
         problems.append(problem(MappingError, f"{what} has no contact", "choose a customer"))
     problems += _number_problems(number, ctx, what)
@@ -178,6 +188,23 @@ def _sales_problems(
     return problems
 
 
+def _inclusive_problems(lines: Sequence[LineData], ctx: MappingContext, what: str,
+                        discount: object) -> Problems:
+    """Tax-inclusive prices: non-US only (GlobalTaxCalculation, docs/qbo-rules.md §5.2),
+    with numeric rates to take the tax out of, and discounts on the lines."""
+    found: Problems = []
+    if ctx.is_us:
+        found.append(problem(MappingError, f"{what} has prices that include tax, which a US "
+                             "company cannot take", "send US prices before tax"))
+    if any(inclusive_split([line]) is None for line in lines):
+        found.append(problem(MappingError, f"{what} has prices that include tax but a tax "
+                             "rate that is not a number", "give each line a numeric tax rate"))
+    if discount:
+        found.append(problem(MappingError, f"{what} has prices that include tax and a "
+                             "discount on the whole document", "put the discount on the lines"))
+    return found
+
+
 def _discount_problems(problems: Problems, discount: object, subtotal: Decimal,
                        ctx: MappingContext, what: str) -> Decimal:
     """Check a document-level discount; returns it (0 when unusable)."""
@@ -203,6 +230,7 @@ def invoice_problems(invoice: InvoiceData, ctx: MappingContext) -> Problems:
         what=what, number=invoice.number, contact_key=invoice.contact_key,
         currency=invoice.currency, lines=invoice.lines, ctx=ctx,
         exchange_rate=invoice.exchange_rate, discount=invoice.discount,
+        inclusive=invoice.prices_include_tax,
     )
 
 
@@ -211,6 +239,7 @@ def credit_memo_problems(memo: CreditMemoData, ctx: MappingContext) -> Problems:
     return _sales_problems(
         what=what, number=memo.number, contact_key=memo.contact_key,
         currency=memo.currency, lines=memo.lines, ctx=ctx, discount=memo.discount,
+        inclusive=memo.prices_include_tax,
     )
 
 
@@ -219,6 +248,7 @@ def refund_problems(refund: RefundData, ctx: MappingContext) -> Problems:
     problems = _sales_problems(
         what=what, number=refund.number, contact_key=refund.contact_key,
         currency=refund.currency, lines=refund.lines, ctx=ctx, discount=refund.discount,
+        inclusive=refund.prices_include_tax,
     )
     # DepositToAccountRef is required on a RefundReceipt (docs/qbo-rules.md §5.5).
     if not ctx.default_deposit_account_id:

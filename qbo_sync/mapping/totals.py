@@ -14,7 +14,7 @@ from typing import Any
 
 from ..data import LineData
 from .context import MappingContext
-from .lines import lines_total, priced_line, resolve_tax_code
+from .lines import inclusive_split, lines_total, priced_line, resolve_tax_code
 from .text import money_str, round_money
 
 ZERO = Decimal("0.00")
@@ -84,7 +84,11 @@ def tax_line_overrides(doc: Any, ctx: MappingContext) -> list[dict[str, Any]] | 
     ``None`` when the amounts cannot be placed: a rate key that is not a number, or a
     tax code that charges no rate or several (the split between them is QBO's).
     """
-    taxes = _rate_taxes(doc.lines, discount=doc.discount, tax_after_discount=True)
+    if doc.prices_include_tax:
+        split = inclusive_split(doc.lines)
+        taxes = split[1] if split else None
+    else:
+        taxes = _rate_taxes(doc.lines, discount=doc.discount, tax_after_discount=True)
     if taxes is None:
         return None
     by_rate: dict[str, Decimal] = {}
@@ -113,12 +117,17 @@ def app_figures(doc: Any, *, is_us: bool = True) -> Figures | None:
     """
     after = doc.tax_after_discount or not is_us
     tax = doc.tax_total
-    if tax is None:
+    if tax is None and doc.prices_include_tax:
+        split = inclusive_split(doc.lines)
+        tax = sum(split[1].values(), ZERO) if split else None
+    elif tax is None:
         tax = derived_tax(doc.lines, discount=doc.discount, tax_after_discount=after)
     if tax is None:
         return None
     total = doc.total
-    if total is None:
+    if total is None and doc.prices_include_tax:
+        total = lines_total(doc.lines)  # the prices already hold the tax
+    elif total is None:
         total = lines_total(doc.lines) - round_money(doc.discount) + tax
     return Figures(total=total, tax=tax, balance=getattr(doc, "balance", None))
 

@@ -14,7 +14,7 @@ from typing import Any
 from ..data import CreditMemoData, DocumentFigures, InvoiceData, LineData, PaymentData, RefundData
 from ..exceptions import MappingError
 from .context import MappingContext
-from .lines import discount_payload, sales_lines
+from .lines import discount_payload, inclusive_split, sales_lines
 from .preflight import (
     credit_memo_problems,
     describe,
@@ -93,7 +93,8 @@ def _sales_transaction(
         payload["DocNumber"] = doc_no
     payload["TxnDate"] = txn_date.isoformat()
     payload["CustomerRef"] = _customer_ref(customer_id, what)
-    payload["Line"] = sales_lines(lines, ctx, what=what)
+    split = inclusive_split(lines) if doc.prices_include_tax and not ctx.is_us else None
+    payload["Line"] = sales_lines(lines, ctx, what=what, amounts=split[0] if split else None)
     discount_line = discount_payload(doc.discount, ctx, line_num=len(lines) + 1, what=what)
     if discount_line:
         payload["Line"].append(discount_line)
@@ -121,7 +122,8 @@ def _sales_transaction(
                              f"{currency_code}, set by the app for {txn_date.isoformat()}")
     if not ctx.is_us:
         # Required for non-US companies, not used by US ones (§5.2 header fields).
-        payload["GlobalTaxCalculation"] = ctx.global_tax_calculation
+        payload["GlobalTaxCalculation"] = (
+            "TaxInclusive" if doc.prices_include_tax else ctx.global_tax_calculation)
     note = _note(number_note, *notes)
     if note:
         payload["PrivateNote"] = note

@@ -2,13 +2,15 @@
 total in every cell of the matrix, and a full payment leaves its Balance at 0.00.
 
 US and UK companies × {no discount, line discount, document discount} × {one rate,
-mixed rates, zero-rated, exempt customer}. Each cell maps an invoice with the real
-mapping, writes it to the simulator with the real client, and compares the write's own
-response with the app's figures (``mapping.totals``), as the push does.
+mixed rates, zero-rated, exempt customer} × {tax exclusive, tax inclusive (UK)}. Each
+cell maps an invoice with the real mapping, writes it to the simulator with the real
+client, and compares the write's own response with the app's figures
+(``mapping.totals``), as the push does.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal as D
 
@@ -16,6 +18,7 @@ import pytest
 
 from qbo_sync import mapping
 from qbo_sync.connection.clients import client_for
+from qbo_sync.connection.lists import load_lists
 from qbo_sync.data import InvoiceData, LineData, PaymentData
 from qbo_sync.mapping.totals import app_figures, compare, quickbooks_figures
 from qbo_sync.models import TaxMapping
@@ -68,15 +71,26 @@ def _invoice(company: str, discount: str, rates: str) -> InvoiceData:
     )
 
 
-@pytest.mark.parametrize("rates", ["one", "mixed", "zero", "exempt"])
-@pytest.mark.parametrize("discount", ["none", "line", "document"])
-@pytest.mark.parametrize("company", ["US", "UK"])
+# Tax-inclusive prices are for non-US companies, with discounts on the lines and numeric
+# rates to take the tax out of: a document discount, or the UK exempt cell's "exempt"
+# label, is refused before any call (test_mapping_refuses_what_it_cannot_split).
+CELLS = [(company, discount, rates, pricing)
+         for company in ("US", "UK") for discount in ("none", "line", "document")
+         for rates in ("one", "mixed", "zero", "exempt")
+         for pricing in ("exclusive", "inclusive")
+         if pricing == "exclusive"
+         or (company == "UK" and discount != "document" and rates != "exempt")]
+
+
+@pytest.mark.parametrize(("company", "discount", "rates", "pricing"), CELLS)
 def test_quickbooks_stores_the_app_s_total(qbo_simulator, qbo_connect, company, discount,
-                                          rates):
+                                          rates, pricing):
     conn = _connection(qbo_simulator, qbo_connect, company)
+    load_lists(conn)  # the cached lists carry each tax code's rates
     client = client_for(conn)
     ctx = mapping_context(conn, client)
-    data = _invoice(company, discount, rates)
+    data = replace(_invoice(company, discount, rates),
+                   prices_include_tax=pricing == "inclusive")
     customer = client.create("Customer", {
         "DisplayName": f"Customer {data.key}", "Taxable": rates != "exempt",
         **({} if company == "US" else {"CurrencyRef": {"value": "GBP"}})})
@@ -116,8 +130,6 @@ def test_the_matrix_is_not_trivially_equal(qbo_simulator, qbo_connect):
 def test_non_us_app_tax_is_kept_through_tax_line_overrides(qbo_simulator, qbo_connect):
     """The app charges 17.5 % but its rate maps to QuickBooks' 20 % code: the TaxLine
     sent makes QuickBooks keep the app's tax (and a stated tax a cent off its own rule)."""
-    from qbo_sync.connection.lists import load_lists
-
     conn = _connection(qbo_simulator, qbo_connect, "UK")
     codes = {c["Name"]: c["Id"] for c in qbo_simulator.store.all(UK_REALM, "TaxCode")}
     TaxMapping.objects.create(connection=conn, tax_rate="17.50", tax_code_id=codes["20.0% S"])
@@ -139,3 +151,16 @@ def test_non_us_app_tax_is_kept_through_tax_line_overrides(qbo_simulator, qbo_co
         assert app.tax == (stated or D("17.50"))
         assert compare(app, quickbooks_figures(obj), obj, lines, is_us=False,
                        authority="app") == {}
+
+
+def test_mapping_refuses_what_it_cannot_split(qbo_simulator, qbo_connect):
+    from qbo_sync.exceptions import MappingError
+
+    conn = _connection(qbo_simulator, qbo_connect, "UK")
+    ctx = mapping_context(conn, client_for(conn))
+    for discount, rates, expected in (
+            ("none", "exempt", "a tax rate that is not a number"),
+            ("document", "one", "a discount on the whole document")):
+        data = replace(_invoice("UK", discount, rates), prices_include_tax=True)
+        with pytest.raises(MappingError, match=expected):
+            mapping.invoice_payload(data, ctx, customer_id="1")
