@@ -164,3 +164,27 @@ def test_mapping_refuses_what_it_cannot_split(qbo_simulator, qbo_connect):
         data = replace(_invoice("UK", discount, rates), prices_include_tax=True)
         with pytest.raises(MappingError, match=expected):
             mapping.invoice_payload(data, ctx, customer_id="1")
+
+
+@pytest.mark.parametrize(("company", "discount", "rates", "pricing"), CELLS)
+def test_with_quickbooks_as_authority_every_difference_is_reported(
+        qbo_simulator, qbo_connect, company, discount, rates, pricing):
+    conn = _connection(qbo_simulator, qbo_connect, company)
+    conn.tax_authority = "quickbooks"
+    client = client_for(conn)
+    ctx = mapping_context(conn, client)
+    data = replace(_invoice(company, discount, rates), prices_include_tax=pricing == "inclusive")
+    customer = client.create("Customer", {
+        "DisplayName": f"Customer {data.key}", "Taxable": rates != "exempt",
+        **({} if company == "US" else {"CurrencyRef": {"value": "GBP"}})})
+    payload = mapping.invoice_payload(data, ctx, customer_id=customer["Id"])
+    assert "TotalTax" not in str(payload.get("TxnTaxDetail", {}))  # nothing imposed
+    obj = client.create("Invoice", payload)
+    app, qbo = app_figures(data, is_us=ctx.is_us), quickbooks_figures(obj)
+    result = compare(app, qbo, obj, data.lines, is_us=ctx.is_us, authority="quickbooks")
+    if (app.total, app.tax) == (qbo.total, qbo.tax):
+        assert result == {}
+    else:
+        assert result["app"]["total"] == f"{app.total:.2f}"
+        assert result["quickbooks"]["total"] == f"{qbo.total:.2f}"
+        assert result["cause"] and result["fix"]
