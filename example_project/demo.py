@@ -201,6 +201,17 @@ def print_summary(sim, conn, since) -> None:
     if failed:
         print(f"    e.g. failed: {failed.error_message[:160]}")
     realm = conn.realm_id
+    # Books that agree: the app's total against what QuickBooks stored, to the cent.
+    from example_project.billing.models import Invoice
+    from qbo_sync.models import EntityLink
+
+    stored = {i["Id"]: i for i in sim.store.all(realm, "Invoice")}
+    pairs = [(inv.total, stored[link.qbo_id]["TotalAmt"])
+             for link in EntityLink.objects.filter(connection=conn, qbo_type="Invoice")
+             for inv in Invoice.objects.filter(pk=link.object_id) if link.qbo_id in stored]
+    agree = sum(1 for mine, theirs in pairs if mine == theirs)
+    print(f"    totals: {agree}/{len(pairs)} invoices equal to the cent in QuickBooks; "
+          f"{counts.get(('invoice', 'differs'), 0)} jobs reported a difference")
     print(f"    in QuickBooks now: {len(sim.store.all(realm, 'Customer'))} customers, "
           f"{len(sim.store.all(realm, 'Invoice'))} invoices, "
           f"{len(sim.store.all(realm, 'Payment'))} payments")
