@@ -7,6 +7,7 @@ lives here once. Status reporting is in :mod:`qbo_sync.status` and re-exported.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -27,7 +28,7 @@ from .status import missing_required, status_summary
 __all__ = [
     "SETTINGS_FIELDS", "SettingsError", "update_settings", "set_item_mapping",
     "delete_item_mapping", "set_tax_mapping", "delete_tax_mapping", "export_mappings",
-    "import_mappings", "missing_required", "status_summary",
+    "import_mappings", "mapping_key", "missing_required", "status_summary",
 ]
 
 Choices = Callable[[dict], list[tuple[str, str]]]
@@ -55,6 +56,11 @@ def _display(value: Any, name: str = "") -> str:
 
 
 def _audit(connection: Connection, user: Any, field: str, old: str, new: str) -> SettingsChange:
+    # "tax_mapping:<key>" can be longer than the column when the key is near its own
+    # limit; the label is cut to fit (the values are kept whole).
+    limit = SettingsChange._meta.get_field("field").max_length
+    if len(field) > limit:
+        field = field[:limit - 1] + "…"
     return SettingsChange.objects.create(
         connection=connection, field=field, old_value=old, new_value=new,
         user=user if getattr(user, "is_authenticated", False) else None,
@@ -162,6 +168,74 @@ def _key(value: Any, what: str) -> str:
     return key
 
 
+#: Mapping kind → (model, key field, what the key is called).
+MAPPING_KEYS: dict[str, tuple[Any, str, str]] = {
+    "items": (ItemMapping, "category", "category"),
+    "taxes": (TaxMapping, "tax_rate", "tax rate"),
+}
+#: A tax rate key that is a number: "8.25", "20", "20%", ".5" (no sign, no exponent).
+_RATE = re.compile(r"(?P<int>\d*)(?:\.(?P<frac>\d*))?\s*%?")
+
+
+def _shown(key: str) -> str:
+    return repr(key if len(key) <= 40 else key[:40] + "…")
+
+
+def _tax_key(key: str) -> str:
+    """A tax rate key in its stored form. A number is kept exactly, with trailing zeros
+    dropped down to two decimals ("8.250" → "8.25", "20" → "20.00", "7.125" stays),
+    the form hosts usually give (the example product's ``tax_rate_key``); the lookup
+    matches numerically equal keys anyway (mapping/lines.py ``_lookup_tax``). Anything
+    else must be a plain name starting with a letter ("Standard", "VAT 20%")."""
+    number = _RATE.fullmatch(key)
+    if number and (number["int"] or number["frac"]):
+        whole = number["int"].lstrip("0") or "0"
+        frac = (number["frac"] or "").rstrip("0").ljust(2, "0")
+        if len(whole) > 3 or int(whole) > 100 or (whole == "100" and frac.strip("0")):
+            raise ConfigurationError(
+                f"Tax rate {_shown(key)} is over 100 %.", element="tax_rate",
+                fix="Give the rate as a percentage from 0 to 100, e.g. 8.25 for 8.25 %.")
+        return f"{whole}.{frac}"
+    if key[0].isalpha() and key.isprintable():
+        return key
+    raise ConfigurationError(
+        f"Tax rate {_shown(key)} is neither a rate (a number such as 8.25 or 20%) nor a "
+        "name (starting with a letter, such as 'Standard').", element="tax_rate",
+        fix="Use the tax rate key the app puts on invoice lines: the rate as a plain "
+        "number, or the rate's name.")
+
+
+def mapping_key(kind: str, value: Any) -> str:
+    """The stored form of a mapping key (kind ``"items"``: a line category; ``"taxes"``: a
+    tax rate key), or :class:`ConfigurationError` saying what to fix. The one rule for
+    keys: the admin, the API, imports and the command all come through here. The length
+    limit is the model column's."""
+    model, field, what = MAPPING_KEYS[kind]
+    key = _key(value, field)
+    if "\x00" in key:
+        raise ConfigurationError(
+            f"The {what} {_shown(key)} contains a NUL character (\\x00), which the database "
+            "cannot store.", element=field, fix=f"Remove the NUL character from the {what}.")
+    if kind == "taxes":
+        key = _tax_key(key)
+    limit = model._meta.get_field(field).max_length
+    if len(key) > limit:
+        raise ConfigurationError(
+            f"The {what} {_shown(key)} is {len(key)} characters long; a mapping key holds at "
+            f"most {limit}.", element=field,
+            fix=f"Shorten the {what} to {limit} characters or fewer, in the app and here.")
+    return key
+
+
+def _stored_key(kind: str, value: Any) -> str | None:
+    """The key a stored mapping for ``value`` would have; ``None`` if none can exist."""
+    try:
+        return mapping_key(kind, value)
+    except ConfigurationError:
+        key = str(value or "").strip()
+        return key if key and "\x00" not in key else None
+
+
 def _set_mapping(model: Any, connection: Connection, user: Any, label: str,
                  key_field: str, key: str, id_field: str, qbo_id: str, name: str) -> Any:
     """Create or change one mapping row and audit the change (``label:key``)."""
@@ -179,12 +253,16 @@ def _set_mapping(model: Any, connection: Connection, user: Any, label: str,
 
 def _delete_mapping(model: Any, connection: Connection, user: Any, label: str,
                     key_field: str, key: str, id_field: str) -> bool:
-    current = model.objects.filter(connection=connection, **{key_field: key}).first()
+    kind = "items" if model is ItemMapping else "taxes"
+    keys = {k for k in (str(key or "").strip(), _stored_key(kind, key))
+            if k and "\x00" not in k}  # the key as given (rows saved before) or as stored
+    current = model.objects.filter(connection=connection, **{f"{key_field}__in": keys}) \
+        .order_by("pk").first() if keys else None
     if current is None:
         return False
     with transaction.atomic():
         current.delete()
-        _audit(connection, user, f"{label}:{key}", _display(
+        _audit(connection, user, f"{label}:{getattr(current, key_field)}", _display(
             getattr(current, id_field), getattr(current, id_field.replace("_id", "_name"))), "")
     return True
 
@@ -192,7 +270,7 @@ def _delete_mapping(model: Any, connection: Connection, user: Any, label: str,
 def set_item_mapping(connection: Connection, *, user: Any = None, category: str,
                      item_id: str, lists: dict | None = None) -> ItemMapping:
     """Map a host line category to a QBO item (validated against the item list)."""
-    category, item_id = _key(category, "category"), _key(item_id, "item_id")
+    category, item_id = mapping_key("items", category), _key(item_id, "item_id")
     name = _item_name(connection, item_id, lists)
     return _set_mapping(ItemMapping, connection, user, "item_mapping", "category", category,
                         "item_id", item_id, name)
@@ -206,8 +284,9 @@ def delete_item_mapping(connection: Connection, *, user: Any = None, category: s
 
 def set_tax_mapping(connection: Connection, *, user: Any = None, tax_rate: str,
                     tax_code_id: str, lists: dict | None = None) -> TaxMapping:
-    """Map a host tax rate key (e.g. ``"20.00"``) to a QBO tax code."""
-    tax_rate, tax_code_id = _key(tax_rate, "tax_rate"), _key(tax_code_id, "tax_code_id")
+    """Map a host tax rate key (e.g. ``"20.00"``, or a name) to a QBO tax code; a
+    number is stored in one form (``"8.250"`` → ``"8.25"``)."""
+    tax_rate, tax_code_id = mapping_key("taxes", tax_rate), _key(tax_code_id, "tax_code_id")
     name = _tax_name(connection, tax_code_id, lists)
     return _set_mapping(TaxMapping, connection, user, "tax_mapping", "tax_rate", tax_rate,
                         "tax_code_id", tax_code_id, name)
@@ -242,7 +321,16 @@ def import_mappings(connection: Connection, *, user: Any = None, data: dict,
         raise ConfigurationError(
             "Mappings must be an object of key → QuickBooks id strings.", element=kind,
             fix='Use the export format, e.g. {"design": "21"} or {"20.00": "3"}.')
-    pairs = {_key(k, "key"): _key(v, "id") for k, v in data.items()}
+    pairs: dict[str, str] = {}
+    given: dict[str, Any] = {}
+    for raw, value in data.items():
+        key, qbo_id = mapping_key(kind, raw), _key(value, "id")
+        if key in pairs and pairs[key] != qbo_id:
+            raise ConfigurationError(
+                f"{_shown(str(given[key]))} and {_shown(str(raw))} are the same key "
+                f"({key}) with different ids. Nothing was imported.", element=kind,
+                fix="Keep one of them in the file.")
+        pairs[key], given[key] = qbo_id, raw
     lists = load_lists(connection) if pairs else {}
     known = ({i for i, _ in item_choices(lists)} if kind == "items"
              else {c["id"] for c in lists.get("tax_codes", [])})
