@@ -13,7 +13,13 @@ from django.core.checks import Error, Tags, Warning, register
 from django.db import DatabaseError
 
 from .adapters import KINDS, get_adapter
-from .conf import ENVIRONMENTS, MIN_MINOR_VERSION, app_settings, minor_version_error
+from .conf import (
+    ENVIRONMENTS,
+    MAX_MINOR_VERSION,
+    MIN_MINOR_VERSION,
+    app_settings,
+    minor_version_error,
+)
 from .exceptions import ConfigurationError
 from .models import KEY_CANARY, Connection
 
@@ -36,10 +42,12 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
             "(Development keys for 'sandbox', Production keys for 'production').",
             id="qbo_sync.E002",
         ))
-    if minor_version_error(app_settings.MINOR_VERSION):
+    problem = minor_version_error(app_settings.MINOR_VERSION)
+    if problem:
         errors.append(Error(
-            f"QBO_SYNC['MINOR_VERSION'] is {app_settings.MINOR_VERSION!r}.",
-            hint=f"Use {MIN_MINOR_VERSION} or later; lower values are no longer supported.",
+            f"QBO_SYNC['MINOR_VERSION'] is {app_settings.MINOR_VERSION!r}: it {problem}",
+            hint=f"Set it to {MIN_MINOR_VERSION} (or a newer minor version up to "
+            f"{MAX_MINOR_VERSION}), or leave it out for the default.",
             id="qbo_sync.E004",
         ))
     errors += _check_adapters()

@@ -32,6 +32,11 @@ ENVIRONMENTS: dict[str, dict[str, str]] = {
 
 #: Minor versions below 75 are ignored by QBO since 2025-08-01 (docs/qbo-rules.md §2.3).
 MIN_MINOR_VERSION = 75
+#: QBO's minor versions count up by a few a year (75 in 2025, about ten years after 1), so
+#: 999 leaves centuries of room; a larger number is a typo. The bound also keeps the value
+#: inside every database's integer column (``Connection.minor_version``; PostgreSQL
+#: refuses 2^31 with an error, SQLite would store it).
+MAX_MINOR_VERSION = 999
 
 
 def minor_version_error(value: Any) -> str:
@@ -42,11 +47,16 @@ def minor_version_error(value: Any) -> str:
     """
     try:
         number = int(value)
-    except (TypeError, ValueError):
-        return f"must be a whole number (got {value!r})."
+    except (TypeError, ValueError, OverflowError):
+        return (f"must be a whole number from {MIN_MINOR_VERSION} to {MAX_MINOR_VERSION} "
+                f"(got {value!r}).")
     if number < MIN_MINOR_VERSION:
         return (f"must be {MIN_MINOR_VERSION} or higher: QuickBooks ignores older minor "
                 f"versions (got {number}).")
+    if number > MAX_MINOR_VERSION:
+        return (f"must be {MAX_MINOR_VERSION} or lower: no QuickBooks minor version is "
+                f"that high (got {number}); use {MIN_MINOR_VERSION} unless a newer one "
+                "is needed.")
     return ""
 
 

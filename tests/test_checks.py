@@ -1,11 +1,14 @@
 """System checks catch misconfiguration, including a key that cannot decrypt tokens."""
 
+from decimal import Decimal
+
 import pytest
 from cryptography.fernet import Fernet, MultiFernet
 from django.core.checks import run_checks
 from django.test import override_settings
 
 from example_project.settings import QBO_SYNC
+from qbo_sync.conf import minor_version_error
 from qbo_sync.models import KEY_CANARY, Connection
 
 
@@ -23,6 +26,8 @@ def test_example_project_is_clean():
         ({"ENVIRONMENT": "staging"}, "qbo_sync.E001"),
         ({"ENVIRONMENT": "production", "CLIENT_ID": ""}, "qbo_sync.E002"),
         ({"MINOR_VERSION": 65}, "qbo_sync.E004"),
+        ({"MINOR_VERSION": 1000}, "qbo_sync.E004"),
+        ({"MINOR_VERSION": 10**20}, "qbo_sync.E004"),
         ({"ADAPTERS": {"contact": "nowhere.Adapter"}}, "qbo_sync.E005"),
         ({"ADAPTERS": {"vendor": "nowhere.Adapter"}}, "qbo_sync.E005"),
         ({"WEBHOOKS_ENABLED": True, "WEBHOOK_VERIFIER_TOKEN": ""}, "qbo_sync.E007"),
@@ -95,3 +100,21 @@ def test_wrong_key_never_reaches_intuit_or_burns_the_grant(monkeypatch, qbo_simu
     assert qbo_simulator.requests_log == []  # nothing was sent to Intuit
     conn.refresh_from_db()
     assert conn.status == Connection.Status.CONNECTED  # the grant is not marked revoked
+
+
+@pytest.mark.parametrize("value", [None, "75x", 74.9, 1000, 2**31, 10**20, float("inf"),
+                                   Decimal("Infinity"), True])
+def test_the_minor_version_rule_has_both_bounds(value):
+    problem = minor_version_error(value)
+    assert problem and ("75" in problem or "999" in problem)
+
+
+@pytest.mark.parametrize("value", [75, "76", 999])
+def test_minor_versions_in_range_pass(value):
+    assert minor_version_error(value) == ""
+
+
+def test_a_minor_version_above_the_bound_is_explained():
+    with override_settings(QBO_SYNC={**QBO_SYNC, "MINOR_VERSION": 1000}):
+        (error,) = [m for m in run_checks() if m.id == "qbo_sync.E004"]
+    assert "999 or lower" in error.msg and "Set it to 75" in error.hint

@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.utils import OpenApiResponse
-from rest_framework import exceptions, status
+from rest_framework import exceptions, parsers, status
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -58,17 +59,73 @@ def problem_from(exc: QBOSyncError) -> Problem:
                    code=exc.code or type(exc).__name__, errors=errors)
 
 
-def _flatten(detail: Any) -> dict[str, str]:
+def _flatten(detail: Any, prefix: str = "") -> dict[str, str]:
+    """DRF's error detail as ``{"field": "message"}``; nested fields (a mapping key
+    inside ``mappings``) are named with dots, ``mappings.design``."""
     if isinstance(detail, dict):
-        return {str(k): " ".join(str(x) for x in v) if isinstance(v, list) else str(v)
-                for k, v in detail.items()}
-    return {"non_field_errors": " ".join(str(x) for x in detail)}
+        flat: dict[str, str] = {}
+        for key, value in detail.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            if isinstance(value, dict):
+                flat.update(_flatten(value, name))
+            elif isinstance(value, list) and any(isinstance(x, dict) for x in value):
+                for i, item in enumerate(value):
+                    flat.update(_flatten(item, f"{name}.{i}") if isinstance(item, dict)
+                                else {f"{name}.{i}": str(item)})
+            else:
+                flat[name] = " ".join(str(x) for x in value) if isinstance(value, list) \
+                    else str(value)
+        return flat
+    items = detail if isinstance(detail, list) else [detail]
+    return {prefix or "non_field_errors": " ".join(str(x) for x in items)}
+
+
+JSON_FIX = ("Send a JSON object with the header Content-Type: application/json; each "
+            "endpoint's body is described in the OpenAPI schema.")
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser, with JSON nested too deeply for Python's parser (it raises
+    ``RecursionError``, not ``ValueError``) refused as a parse error, not a 500."""
+
+    def parse(self, stream: Any, media_type: str | None = None,
+              parser_context: dict | None = None) -> Any:
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise exceptions.ParseError("JSON parse error - the JSON is nested too deeply.") \
+                from None
+
+
+def has_body(request: Request) -> bool:
+    """Whether the request came with a body at all (an empty one parses as ``{}``)."""
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0) > 0
+    except ValueError:
+        return False
+
+
+def text_param(request: Request, name: str) -> str:
+    """A query parameter as text, stripped; a NUL character is a 400 on every database
+    (PostgreSQL cannot compare text holding one)."""
+    value = request.query_params.get(name, "")
+    if "\x00" in value:
+        raise Problem(status.HTTP_400_BAD_REQUEST,
+                      f"{name} contains a NUL character (\\x00).",
+                      fix=f"Remove the NUL character (%00) from {name} and send it again.",
+                      code="invalid", errors={name: "contains a NUL character"})
+    return value.strip()
 
 
 class QBOAPIView(APIView):
     """Base view: manage permission, the request's workspace, uniform error bodies."""
 
     permission_classes = [CanManageIntegration]
+
+    def get_parsers(self) -> list[Any]:
+        # The host's parsers, with DRF's JSON parser swapped for the one above.
+        return [JSONParser() if type(p) is parsers.JSONParser else p
+                for p in super().get_parsers()]
 
     @property
     def workspace(self) -> str:
@@ -89,6 +146,12 @@ class QBOAPIView(APIView):
             exc = Problem(status.HTTP_400_BAD_REQUEST, "The request is not valid.",
                           fix="Correct the fields named in 'errors' and send it again.",
                           code="invalid", errors=_flatten(exc.detail))
+        elif isinstance(exc, exceptions.ParseError):
+            exc = Problem(status.HTTP_400_BAD_REQUEST, f"The body cannot be read: {exc.detail}",
+                          fix=JSON_FIX, code="parse_error")
+        elif isinstance(exc, exceptions.UnsupportedMediaType):
+            exc = Problem(exc.status_code, str(exc.detail), fix=JSON_FIX,
+                          code="unsupported_media_type")
         if isinstance(exc, Problem):
             return Response(exc.body, status=exc.status_code)
         return super().handle_exception(exc)

@@ -43,6 +43,9 @@ class CanManageCallbackWorkspace(CanManageIntegration):
         if user is None or not user.is_authenticated:
             return False
         state = request.data.get("state") if hasattr(request.data, "get") else None
-        started = OAuthState.objects.filter(state=str(state)).first() if state else None
+        # A state no database can compare (NUL; PostgreSQL raises) is looked up nowhere:
+        # the callback serializer then answers 400 for it.
+        readable = isinstance(state, str) and state and "\x00" not in state
+        started = OAuthState.objects.filter(state=state).first() if readable else None
         workspace = started.workspace if started else request_workspace(request)
         return can_manage(user, workspace)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from rest_framework import serializers
+from rest_framework.utils import html
 
 from ..conf import minor_version_error
 from ..models import Connection, HistoricalRun, SyncAttempt, SyncJob
@@ -192,11 +193,32 @@ class MappingsResultSerializer(MappingsSerializer):
 # Historical sync --------------------------------------------------------------------------------
 
 
+class Flag(serializers.BooleanField):
+    """A boolean that is never guessed: DRF reads an empty form value as "not sent" (so
+    the default), which for ``dry_run`` would start a real run. Here it is an error."""
+
+    default_error_messages = {"invalid": "Must be true or false (got {input!r}): send true "
+                                         "for a dry run, false or leave it out for a real one."}
+
+    def get_value(self, dictionary: Any) -> Any:
+        if html.is_html_input(dictionary) and dictionary.get(self.field_name) == "":
+            return ""
+        return super().get_value(dictionary)
+
+
 class HistoricalSyncRequestSerializer(serializers.Serializer):
     since = serializers.DateField(required=False, allow_null=True,
                                   help_text="Invoices issued on or after this date.")
-    dry_run = serializers.BooleanField(required=False, default=False,
-                                       help_text="Only count what would be queued.")
+    dry_run = Flag(required=False, default=False, help_text="Only count what would be queued.")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # A misspelt flag ("dryrun") must not be ignored: the run would be a real one.
+        unknown = sorted(str(k) for k in self.initial_data if k not in self.fields)
+        if unknown:
+            raise serializers.ValidationError({key: "is not a field of this request: send "
+                                               f"{' and/or '.join(self.fields)}."
+                                               for key in unknown})
+        return attrs
 
 
 def _status_field(choices: type) -> serializers.CharField:
@@ -234,6 +256,16 @@ class SyncJobSerializer(serializers.ModelSerializer):
 
     def get_fix(self, obj: SyncJob) -> str:
         return str((obj.error or {}).get("fix") or "")
+
+
+class SyncJobPageSerializer(serializers.Serializer):
+    """One page of the sync log (``page`` / ``page_size``)."""
+
+    count = serializers.IntegerField(help_text="Jobs matching the filters, on all pages.")
+    next = serializers.URLField(allow_null=True, help_text="The next page; null on the last.")
+    previous = serializers.URLField(allow_null=True,
+                                    help_text="The previous page; null on the first.")
+    results = SyncJobSerializer(many=True)
 
 
 class SyncAttemptSerializer(serializers.ModelSerializer):

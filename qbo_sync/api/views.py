@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.http import QueryDict
 from django.urls import NoReverseMatch, reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -17,7 +19,7 @@ from ..connection import settings as configure
 from ..connection.lists import ar_account_choices, deposit_account_choices, load_lists
 from ..exceptions import ConfigurationError
 from . import serializers as s
-from .base import QBOAPIView, errors
+from .base import Problem, QBOAPIView, errors, has_body
 from .permissions import CanManageCallbackWorkspace
 
 TAG = ["quickbooks"]
@@ -157,10 +159,24 @@ class _MappingsView(QBOAPIView):
         return Response({"mappings": configure.export_mappings(self.connection())[self.kind]})
 
     def put(self, request: Request) -> Response:
+        example = '{"design": "21"}' if self.kind == "items" else '{"8.25": "TAX"}'
+        if not has_body(request):
+            # A PUT replaces every mapping: an empty request must not mean "delete all".
+            raise Problem(status.HTTP_400_BAD_REQUEST, "The request has no body.",
+                          fix=f"Send the mappings as a JSON object, e.g. {example}; send {{}} "
+                          "to remove every mapping.", code="invalid")
         data = request.data
+        if isinstance(data, QueryDict):
+            data = data.dict()
+        if not isinstance(data, dict):
+            raise Problem(status.HTTP_400_BAD_REQUEST,
+                          f"The body must be a JSON object, not {type(data).__name__}.",
+                          fix=f"Send key → QuickBooks id pairs as an object, e.g. {example}, "
+                          f'or {{"mappings": {example}}}.', code="invalid",
+                          errors={"mappings": "must be an object"})
         # The bare export format ({"design": "21"}) is accepted as well as {"mappings": …}.
         if not isinstance(data.get("mappings"), dict):
-            data = {"mappings": dict(data)}
+            data = {"mappings": data}
         body = s.MappingsSerializer(data=data)
         body.is_valid(raise_exception=True)
         conn = self.connection()

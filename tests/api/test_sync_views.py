@@ -126,3 +126,55 @@ def test_retry(setup: dict, monkeypatch: Any) -> None:
         busy = job(setup["us"], status=state)
         resp = client.post(BASE + f"sync-logs/{busy.pk}/retry")
         assert resp.status_code == 409 and resp.json()["detail"] and resp.json()["fix"]
+
+
+# Every input has a 4xx with a message, never a 500 (issue 13) -----------------------------
+
+
+@pytest.mark.parametrize(("query", "name", "says"), [
+    ("date_from=2026-02-30", "date_from", "not a day of the calendar"),
+    ("date_to=9999-12-31", "date_to", "outside 1900-01-01 to 9998-12-31"),
+    ("date_from=0001-01-01", "date_from", "outside"),
+    ("date_to=garbage", "date_to", "not a date"),
+    ("date_from=2026-03-01&date_to=2026-02-01", "date_from", "after date_to"),
+    ("status=done", "status", "must be one of"),
+    ("direction=sideways", "direction", "must be one of"),
+    ("search=ab%00cd", "search", "NUL"),
+    ("status=%00", "status", "NUL"),
+    ("entity=invoice%00", "entity", "NUL"),
+    ("action=%00sync", "action", "NUL"),
+])
+def test_sync_log_filters_refuse_bad_values_naming_them(setup: dict, query: str, name: str,
+                                                        says: str) -> None:
+    resp = api(setup["users"]["admin"]).get(BASE + "sync-logs?" + query)
+    assert resp.status_code == 400, resp.content
+    body = resp.json()
+    assert name in body["detail"] and says in body["errors"][name] + body["detail"]
+    assert body["fix"]
+
+
+def test_sync_log_last_day_and_bad_page(setup: dict) -> None:
+    job(setup["us"])
+    client = api(setup["users"]["admin"])
+    assert client.get(BASE + "sync-logs?date_to=9998-12-31").json()["count"] == 1
+    assert client.get(BASE + "sync-logs?date_from=1900-01-01").json()["count"] == 1
+    resp = client.get(BASE + "sync-logs?page=abc")
+    assert resp.status_code == 404 and resp.json()["code"] == "invalid_page"
+    assert "page" in resp.json()["fix"]
+
+
+def test_historical_sync_garbage_body_starts_nothing(setup: dict) -> None:
+    client = api(setup["users"]["admin"])
+    resp = client.generic("POST", BASE + "sync/invoices", "garbage",
+                          content_type="multipart/form-data; boundary=xx")
+    assert resp.status_code == 400 and "no fields" in resp.json()["detail"]
+    assert '"dry_run": true' in resp.json()["fix"]
+    for body in ({"dry_run": ""}, {"dry_run": "maybe"}, {"dryrun": "true"}):
+        resp = client.post(BASE + "sync/invoices", body)  # a form, as a browser sends it
+        assert resp.status_code == 400, body
+        assert set(resp.json()["errors"]) == set(body)
+    resp = client.post(BASE + "sync/invoices", {"dry_run": 2}, format="json")
+    assert resp.status_code == 400 and "true or false" in resp.json()["errors"]["dry_run"]
+    assert not HistoricalRun.objects.exists()
+    resp = client.post(BASE + "sync/invoices", {"dry_run": "on"})
+    assert resp.status_code == 202 and resp.json()["dry_run"] is True

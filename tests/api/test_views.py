@@ -194,3 +194,106 @@ def test_schema_generates_without_warnings(tmp_path: Any) -> None:
         assert f"/api/v3/integrations/quickbooks/{path}:" in text
     assert "Error:" in text  # the error body every endpoint documents
     assert "refresh_token:" not in text and "access_token:" not in text
+
+
+# Every input has a 4xx with a message, never a 500 (issue 13) -----------------------------
+
+
+def _put(client: APIClient, path: str, raw: str) -> Any:
+    return client.generic("PUT", BASE + path, raw, content_type="application/json")
+
+
+def test_a_mappings_put_needs_a_json_object(users: dict, qbo_connection: Any,
+                                            admin: APIClient) -> None:
+    assert admin.put(BASE + "mappings/items", {"design": "2"}, format="json").status_code == 200
+    for raw in ('["design"]', '"design"', "5", "null", "true"):
+        resp = _put(admin, "mappings/items", raw)
+        assert resp.status_code == 400, raw
+        assert "JSON object" in resp.json()["detail"] and '{"design": "21"}' in resp.json()["fix"]
+    # No body at all is not "replace the mappings with nothing".
+    resp = _put(admin, "mappings/items", "")
+    assert resp.status_code == 400 and "no body" in resp.json()["detail"]
+    assert "send {} to remove every mapping" in resp.json()["fix"]
+    assert list(ItemMapping.objects.values_list("category", flat=True)) == ["design"]
+    # Unreadable and too deeply nested JSON: the problem format, with a fix.
+    for raw in ("{not json", "[" * 100_000 + "]" * 100_000):
+        resp = _put(admin, "mappings/items", raw)
+        assert resp.status_code == 400 and resp.json()["code"] == "parse_error"
+        assert "Content-Type: application/json" in resp.json()["fix"]
+    # A value that is not an id names the key it belongs to.
+    resp = admin.put(BASE + "mappings/items", {"design": {"id": "2"}}, format="json")
+    assert resp.status_code == 400
+    assert resp.json()["errors"] == {"mappings.design": "Not a valid string."}
+    # An explicit empty object still removes every mapping.
+    resp = admin.put(BASE + "mappings/items", {}, format="json")
+    assert resp.status_code == 200 and resp.json()["deleted"] == ["design"]
+
+
+def test_mapping_keys_too_long_or_with_nul_are_refused(users: dict, qbo_connection: Any,
+                                                       admin: APIClient) -> None:
+    limit = ItemMapping._meta.get_field("category").max_length
+    resp = admin.put(BASE + "mappings/items", {"x" * (limit + 1): "2"}, format="json")
+    assert resp.status_code == 400
+    assert f"at most {limit}" in resp.json()["detail"] and "category" in resp.json()["errors"]
+    assert f"Shorten the category to {limit} characters" in resp.json()["fix"]
+    resp = admin.put(BASE + "mappings/taxes", {"de\x00sign": "TAX"}, format="json")
+    assert resp.status_code == 400 and "NUL" in resp.json()["detail"]
+    assert not ItemMapping.objects.exists()
+    # A key right at the limit fits, its audit row too (on PostgreSQL as well).
+    resp = admin.put(BASE + "mappings/items", {"x" * limit: "2"}, format="json")
+    assert resp.status_code == 200, resp.json()
+    assert SettingsChange.objects.get().field.startswith("item_mapping:xxx")
+
+
+def test_tax_mapping_keys_are_rates_or_names(users: dict, qbo_connection: Any,
+                                             admin: APIClient) -> None:
+    resp = admin.put(BASE + "mappings/taxes", {"8.250": "TAX", "Exempt": "NON"},
+                     format="json")
+    assert resp.status_code == 200
+    assert resp.json()["mappings"] == {"8.25": "TAX", "Exempt": "NON"}
+    resp = admin.put(BASE + "mappings/taxes", {"8,25": "TAX"}, format="json")
+    assert resp.status_code == 400 and "neither a rate" in resp.json()["detail"]
+    assert resp.json()["errors"] == {"tax_rate": resp.json()["detail"]}
+
+
+def test_minor_version_has_an_upper_bound(users: dict, qbo_connection: Any,
+                                          admin: APIClient) -> None:
+    for value in (10**20, 2**31, 1000):
+        resp = admin.patch(BASE + "settings", {"minor_version": value}, format="json")
+        assert resp.status_code == 400, value
+        assert "999 or lower" in resp.json()["errors"]["minor_version"]
+    assert admin.patch(BASE + "settings", {"minor_version": 999},
+                       format="json").status_code == 200
+    assert Connection.objects.get().minor_version == 999
+
+
+def test_a_callback_state_with_nul_never_reaches_the_database(
+        users: dict, qbo_simulator: Any) -> None:
+    from django.db import connection
+
+    sent: list[Any] = []
+
+    def record(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        sent.extend(params or ())
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        resp = api(users["admin"]).post(BASE + "callback", {
+            "state": "abc\x00def", "code": "x", "realmId": "1"}, format="json")
+    assert resp.status_code == 400 and "state" in resp.json()["errors"]
+    # PostgreSQL raises on such a parameter; SQLite would quietly compare it.
+    assert not [p for p in sent if isinstance(p, str) and "\x00" in p]
+
+
+def test_schema_documents_the_sync_log_as_pages(tmp_path: Any) -> None:
+    import yaml
+
+    out = tmp_path / "schema.yaml"
+    call_command("spectacular", "--file", str(out))
+    schema = yaml.safe_load(out.read_text())
+    answer = schema["paths"][BASE + "sync-logs"]["get"]["responses"]["200"]
+    ref = answer["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    page = schema["components"]["schemas"][ref]
+    assert page["type"] == "object"
+    assert set(page["properties"]) == {"count", "next", "previous", "results"}
+    assert page["properties"]["results"]["type"] == "array"
