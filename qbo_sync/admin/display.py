@@ -4,10 +4,12 @@ and links to the host object and to the record in QuickBooks."""
 from __future__ import annotations
 
 import json
+import logging
 from datetime import datetime
 from typing import Any
 
 from django.contrib import admin
+from django.db import router, transaction
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -16,6 +18,8 @@ from django.utils.timesince import timeuntil
 
 from ..conf import app_settings
 from ..models import Connection, EntityLink, SyncJob
+
+logger = logging.getLogger("qbo_sync.admin")
 
 GREEN, RED, AMBER, GREY = "#1b7f3b", "#b3261e", "#9a6700", "#5f6368"
 
@@ -98,23 +102,47 @@ def pretty_json(value: Any) -> SafeString:
     )
 
 
+#: Shown next to a host object that cannot be read: deleted, or its model raises.
+UNAVAILABLE = "(host record unavailable)"
+
+
+def _host_name(model: Any, object_id: str) -> str | None:
+    """The host object's name, or ``None`` when it cannot be read: deleted, an id its
+    model does not take, or its manager or ``__str__`` raises. Sync Health must render
+    whatever the host's code does, so any error counts as "unavailable" (in its own
+    savepoint, so a failed query does not break the page's transaction)."""
+    try:
+        with transaction.atomic(using=router.db_for_read(model)):
+            obj = model._default_manager.filter(pk=object_id).first()
+            return None if obj is None else str(obj)
+    except Exception:  # noqa: BLE001 - the host's code may raise anything
+        logger.warning("host object %s %s could not be read", model.__name__, object_id,
+                       exc_info=True)
+        return None
+
+
 def host_object_link(content_type: Any, object_id: str, *,
                      fetch: bool = True) -> SafeString | str:
     """A link to the host object's admin change page when its model is registered;
-    ``fetch`` reads the object for its name (off in lists: one query per row)."""
+    ``fetch`` reads the object for its name (off in lists: one query per row) and says
+    :data:`UNAVAILABLE` when it cannot be read."""
     if content_type is None or not object_id:
         return "—"
     model = content_type.model_class()
     label = f"{content_type.name} {object_id}"
-    if model is None or not admin.site.is_registered(model):
+    if model is None:
+        return f"{label} {UNAVAILABLE}" if fetch else label
+    name = _host_name(model, object_id) if fetch else label
+    if name is None:
+        return f"{label} {UNAVAILABLE}"
+    if not admin.site.is_registered(model):
         return label
     try:
-        obj = model._default_manager.filter(pk=object_id).first() if fetch else None
         url = reverse(f"admin:{content_type.app_label}_{content_type.model}_change",
                       args=[object_id])
-    except (NoReverseMatch, ValueError):
+    except NoReverseMatch:
         return label
-    return format_html('<a href="{}">{}</a>', url, str(obj) if obj is not None else label)
+    return format_html('<a href="{}">{}</a>', url, name)
 
 
 def qbo_record_url(connection: Connection | None, qbo_type: str, qbo_id: str) -> str:

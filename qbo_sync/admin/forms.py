@@ -10,7 +10,7 @@ from typing import Any
 from django import forms
 from django.utils.html import format_html
 
-from ..conf import MIN_MINOR_VERSION, minor_version_error
+from ..conf import MAX_MINOR_VERSION, MIN_MINOR_VERSION, minor_version_error
 from ..connection.lists import (
     ar_account_choices,
     deposit_account_choices,
@@ -42,7 +42,8 @@ HELP = {
     "tax_authority": "Who decides each document's tax. The app: QuickBooks stores the app's "
                      "tax, so totals agree to the cent. QuickBooks: it computes the tax "
                      "(US: from the customer's address) and any difference is reported.",
-    "minor_version": f"QuickBooks API minor version ({MIN_MINOR_VERSION} or higher).",
+    "minor_version": f"QuickBooks API minor version ({MIN_MINOR_VERSION} to "
+                     f"{MAX_MINOR_VERSION}).",
 }
 
 
@@ -155,11 +156,20 @@ class ImportMappingsForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         upload = data.get("file")
-        raw = upload.read().decode("utf-8-sig") if upload else (data.get("text") or "")
+        try:
+            raw = upload.read().decode("utf-8-sig") if upload else (data.get("text") or "")
+        except UnicodeDecodeError:
+            raise forms.ValidationError(
+                "The file is not UTF-8 text. Save it as UTF-8 (the export is) and upload it "
+                "again.") from None
         if not raw.strip():
             raise forms.ValidationError("Choose a JSON file or paste the JSON.")
         try:
             parsed = json.loads(raw)
+        except RecursionError:
+            raise forms.ValidationError(
+                "The JSON is nested too deeply to read. Mappings are one level deep: use "
+                'the export format, e.g. {"design": "21", "development": "34"}.') from None
         except ValueError as exc:
             raise forms.ValidationError(
                 f"That is not valid JSON ({exc}). Use the export format, e.g. "

@@ -13,21 +13,21 @@ from ..exceptions import QBOSyncError
 from ..models import SettingsChange, WebhookEvent
 from ..pull.webhooks import replay_event
 from . import display
-from .base import ReadOnlyAdmin
+from .base import CheckedQueryAdmin, ReadOnlyAdmin, ScopedRelatedFilter
 
 
 @admin.register(SettingsChange)
 class SettingsChangeAdmin(ReadOnlyAdmin):
     workspace_lookup = "connection__workspace"
     list_display = ["changed_at", "connection", "user", "field", "old_value", "new_value"]
-    list_filter = ["connection", "changed_at"]
+    list_filter = [("connection", ScopedRelatedFilter), "changed_at"]
     search_fields = ["field", "old_value", "new_value", "user__username"]
     list_select_related = ["connection", "user"]
     fields = list_display
 
 
 @admin.register(WebhookEvent)
-class WebhookEventAdmin(admin.ModelAdmin):
+class WebhookEventAdmin(CheckedQueryAdmin):
     """Raw deliveries from Intuit. They are not tied to one workspace, so only
     superusers see them."""
 

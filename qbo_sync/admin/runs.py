@@ -9,7 +9,7 @@ from django.utils.html import format_html
 
 from ..models import HistoricalRun
 from . import display
-from .base import ReadOnlyAdmin
+from .base import ReadOnlyAdmin, ScopedValuesFilter
 
 _COLOURS = {
     HistoricalRun.Status.DONE: display.GREEN,
@@ -24,7 +24,8 @@ class HistoricalRunAdmin(ReadOnlyAdmin):
     workspace_lookup = "connection__workspace"
     list_display = ["id", "connection", "kind", "since", "dry_run", "status_badge", "progress",
                     "counts", "user", "created_at"]
-    list_filter = ["status", "kind", "dry_run", "connection__workspace", "created_at"]
+    list_filter = ["status", "kind", "dry_run", ("connection__workspace", ScopedValuesFilter),
+                   "created_at"]
     list_select_related = ["connection", "user"]
     fields = ["connection", "kind", "since", "dry_run", "status_badge", "progress", "counts",
               "error", "user", "created_at", "finished_at", "jobs_link"]

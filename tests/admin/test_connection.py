@@ -229,3 +229,33 @@ def test_staff_of_another_workspace_sees_nothing(client: Any, qbo_connection: Co
                                    "webhookevent"])
 def test_every_changelist_renders(admin: Any, model: str) -> None:
     assert admin.get(f"/admin/qbo_sync/{model}/").status_code == 200
+
+
+def test_import_refuses_non_utf8_and_deeply_nested_files(admin: Any,
+                                                         qbo_connection: Connection) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    url = reverse("admin:qbo_sync_connection_import", args=[qbo_connection.pk])
+    latin1 = SimpleUploadedFile("mappings.json", '{"caf\xe9": "2"}'.encode("latin-1"))
+    resp = admin.post(url, {"kind": "items", "file": latin1})
+    assert resp.status_code == 200 and "not UTF-8 text" in resp.content.decode()
+    deep = "[" * 100_000 + "]" * 100_000
+    resp = admin.post(url, {"kind": "items", "text": deep})
+    assert resp.status_code == 200 and "nested too deeply" in resp.content.decode()
+    deep_file = SimpleUploadedFile("mappings.json", ('{"a": ' * 50_000 + "1"
+                                                     + "}" * 50_000).encode())
+    resp = admin.post(url, {"kind": "items", "file": deep_file})
+    assert resp.status_code == 200 and "nested too deeply" in resp.content.decode()
+    long_key = json.dumps({"x" * 101: "2"})
+    resp = admin.post(url, {"kind": "items", "text": long_key})
+    assert resp.status_code == 200 and "at most 100" in resp.content.decode()
+    assert not ItemMapping.objects.exists()
+
+
+def test_minor_version_above_the_bound_is_refused(admin: Any,
+                                                  qbo_connection: Connection) -> None:
+    resp = admin.post(change_url(qbo_connection),
+                      settings_post(qbo_connection, minor_version=1000))
+    assert resp.status_code == 200
+    assert "999 or lower" in resp.context["adminform"].form.errors["minor_version"][0]
+    assert Connection.objects.get(pk=qbo_connection.pk).minor_version == 75

@@ -157,3 +157,41 @@ def test_other_workspaces_jobs_are_hidden(client: Any, qbo_connection: Connectio
     client.post(URL, {"action": "retry_selected", "_selected_action": [job.pk, mine.pk]})
     assert SyncJob.objects.get(pk=job.pk).status == "failed"
     assert SyncJob.objects.get(pk=mine.pk).status == "parked"  # no connection yet
+
+
+def test_nul_in_search_or_filters_is_a_400_with_a_message(admin: Any,
+                                                          qbo_connection: Connection) -> None:
+    _jobs(qbo_connection)
+    for query in ({"q": "Default\x00Item"}, {"status__exact": "\x00"},
+                  {"workspace__exact": "default\x00"}):
+        resp = admin.get(URL, query)
+        assert resp.status_code == 400, query
+        assert "NUL character" in resp.content.decode() and "remove it" in \
+            resp.content.decode()
+    for url in ("/admin/qbo_sync/settingschange/", "/admin/qbo_sync/connection/",
+                "/admin/qbo_sync/historicalrun/", "/admin/qbo_sync/webhookevent/"):
+        assert admin.get(url, {"q": "\x00"}).status_code == 400, url
+    assert admin.get(URL, {"q": "Default Item"}).status_code == 200
+
+
+def test_detail_page_renders_when_the_host_row_cannot_be_read(
+        admin: Any, qbo_connection: Connection, contact: Any, monkeypatch: Any) -> None:
+    from example_project.billing.models import Contact
+
+    job = make_job(qbo_connection, entity="contact", obj=contact, status="failed")
+    url = reverse("admin:qbo_sync_syncjob_change", args=[job.pk])
+    shown = f"contact {contact.pk} (host record unavailable)"
+
+    def broken(self: Any) -> str:
+        raise RuntimeError("the host's __str__ is broken")
+
+    monkeypatch.setattr(Contact, "__str__", broken)
+    resp = admin.get(url)
+    assert resp.status_code == 200
+    assert shown in resp.content.decode()
+    monkeypatch.undo()
+    contact.delete()
+    resp = admin.get(url)
+    assert resp.status_code == 200
+    assert shown in resp.content.decode()
+    assert admin.get(URL).status_code == 200  # the list never reads host rows

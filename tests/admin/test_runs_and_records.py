@@ -130,3 +130,37 @@ def test_every_change_page_renders(admin: Any, admin_user: Any, qbo_connection: 
     obj = objects[model]()
     assert admin.get(f"/admin/qbo_sync/{model}/").status_code == 200
     assert admin.get(f"/admin/qbo_sync/{model}/{obj.pk}/change/").status_code == 200
+
+
+def test_filter_sidebars_list_only_the_users_workspaces(client: Any,
+                                                        qbo_connection: Connection) -> None:
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Permission
+
+    from example_project.billing.models import Membership, Workspace
+
+    # The user manages two workspaces (a filter with one choice is not shown), not "default".
+    user = get_user_model().objects.create_user("eu_admin", password="pw", is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(content_type__app_label="qbo_sync"))
+    mine = []
+    for n, slug in enumerate(("uk", "ie"), start=1):
+        ws = Workspace.objects.create(name=slug, slug=slug, country="GB", home_currency="GBP")
+        Membership.objects.create(user=user, workspace=ws, role="admin")
+        mine.append(Connection.objects.create(workspace=slug, realm_id=f"46208163650000{n}",
+                                              company_name=f"Acme {slug}"))
+    for conn in (qbo_connection, *mine):
+        SettingsChange.objects.create(connection=conn, field="minor_version",
+                                      old_value="75", new_value="76")
+        HistoricalRun.objects.create(connection=conn, kind="contact")
+    client.force_login(user)
+
+    def sidebar(url: str) -> list[str]:
+        resp = client.get(url)
+        assert resp.status_code == 200
+        return [str(choice["display"]) for spec in resp.context["cl"].filter_specs
+                for choice in spec.choices(resp.context["cl"])]
+
+    changes = sidebar("/admin/qbo_sync/settingschange/")
+    assert {str(c) for c in mine} <= set(changes) and str(qbo_connection) not in changes
+    runs = sidebar("/admin/qbo_sync/historicalrun/")
+    assert {"uk", "ie"} <= set(runs) and "default" not in runs
