@@ -7,6 +7,7 @@ ReconnectRequired      a person must reconnect the company; park the work
 TransientError         retry later with backoff (Throttled: wait about 60 s)
 StaleObjectError       re-read the record and retry once
 QBOValidationError     QBO rejected the data; fix it, then retry by hand
+HostDataError          the app refused a value from QBO (pull); fix it, then retry by hand
 NotFoundError          the referenced record is gone or inactive; re-resolve it
 ConfigurationError     a setting is wrong or missing; fix it, then retry by hand
 MappingError           host data cannot be expressed in QBO; fix the data or a mapping
@@ -197,6 +198,18 @@ class InvalidReferenceError(QBOValidationError):
 
 class QueryError(QBOValidationError):
     """4000 / 4001 / 4002: the query was rejected."""
+
+
+class HostDataError(QBOSyncError):
+    """The host's own validation or database refused a value read from QBO (a pull job's
+    ``record_payment`` or ``mark_paid``): a reference longer than the host's column, a
+    value its model does not allow. Retrying unchanged will fail again; ``element`` names
+    the host's field when it is known."""
+
+    default_fix = (
+        "Shorten or correct the value in QuickBooks, or widen the app's field, then retry "
+        "the job from Sync Health."
+    )
 
 
 class DuplicateRequestError(QBOSyncError):

@@ -8,14 +8,17 @@ re-reads it from QBO, so what gets applied is what QBO says now.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
+from django.core.exceptions import ValidationError
+from django.db import DataError, transaction
 from django.utils import timezone
 
 from .. import signals
 from ..data import PulledPayment
-from ..exceptions import NotFoundError
+from ..exceptions import HostDataError, NotFoundError
 from ..models import EntityLink, LinkStatus, SyncJob
 from ..qbo.records import (
     ZERO,
@@ -50,6 +53,40 @@ def _link(run: JobRun) -> EntityLink:
     if link is None:
         raise Skip("The invoice is no longer linked to QuickBooks.")
     return link
+
+
+T = TypeVar("T")
+
+
+def _host_write(what: str, write: Callable[[], T], values: dict[str, str]) -> T:
+    """Run one write to the host (its own savepoint). A value from QuickBooks the host
+    refuses is a :class:`HostDataError` naming the field, not a crash: the host's model
+    validation (``ValidationError``) names its field; a database refusal (``DataError``,
+    e.g. a value longer than the column on PostgreSQL) is explained by ``values``, the
+    text that came from QuickBooks."""
+    try:
+        with transaction.atomic():
+            return write()
+    except ValidationError as exc:
+        fields = exc.message_dict if hasattr(exc, "error_dict") else {}
+        if not fields:
+            raise HostDataError(f"The app refused {what}: {' '.join(exc.messages)}") from None
+        field = next(iter(fields))
+        detail = "; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in fields.items())
+        raise HostDataError(
+            f"The app's field {field!r} cannot take {what}: {detail}", element=field,
+            fix=f"Shorten or correct that value in QuickBooks, or widen the app's {field!r} "
+            "field, then retry the job from Sync Health.") from None
+    except DataError as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        longest = max(values, key=lambda k: len(values[k]), default="")
+        hint = (f"; the longest text from QuickBooks is its {longest} "
+                f"({len(values[longest])} characters)" if longest else "")
+        raise HostDataError(
+            f"The app's database refused {what} ({reason}){hint}.", element=longest,
+            fix="A value from QuickBooks does not fit the app's column: shorten it in "
+            "QuickBooks, or widen the app's field, then retry the job from Sync Health.",
+        ) from None
 
 
 def _fresh(run: JobRun) -> bool:
@@ -91,7 +128,10 @@ def apply_payment(run: JobRun) -> str:
         method=method,
         reference=str(payment.get("PaymentRefNum") or ""),
     )
-    recorded = run.adapter.record_payment(run.obj, pulled)
+    recorded = _host_write(
+        f"QuickBooks payment {pulled.qbo_id} on {_number(link)}",
+        lambda: run.adapter.record_payment(run.obj, pulled),
+        {"reference": pulled.reference, "payment method": pulled.method})
     if recorded is None:
         run.note(f"Payment of {amount} on {_number(link)} is in QuickBooks; the app does not "
                  "record QuickBooks payments (its invoice adapter has no record_payment).")
@@ -172,7 +212,8 @@ def _mark_paid(run: JobRun, link: EntityLink, invoice: dict, paid_at: Any) -> st
     when = parse_qbo_time(paid_at) if paid_at and "T" in str(paid_at) else None
     when = when or (_day(paid_at) if paid_at else (last_updated(invoice) or None))
     if status != "paid":
-        adapter.mark_paid(obj, paid_at=when, source="quickbooks")
+        _host_write(f"the payment in full of {_number(link, invoice)}",
+                    lambda: adapter.mark_paid(obj, paid_at=when, source="quickbooks"), {})
         signals.invoice_paid_in_qbo.send(
             sender=SyncJob, job=run.job, connection=run.connection, obj=obj,
             qbo_invoice=invoice,

@@ -202,3 +202,16 @@ def test_record_payment_once_per_quickbooks_id(us_invoice):
 ])
 def test_quickbooks_payment_method_names(name, method):
     assert qbo.payment_method_from_qbo(name) == method
+
+
+def test_record_payment_refuses_a_reference_longer_than_its_field(us_invoice):
+    from django.core.exceptions import ValidationError
+
+    limit = Payment._meta.get_field("reference").max_length
+    pulled = PulledPayment(qbo_id="145", amount=D("10.00"), date=date(2026, 10, 20),
+                           reference="R" * (limit + 1))
+    with pytest.raises(ValidationError) as err:
+        qbo.InvoiceAdapter().record_payment(us_invoice, pulled)
+    assert list(err.value.message_dict) == ["reference"]
+    assert f"at most {limit} characters" in err.value.message_dict["reference"][0]
+    assert not Payment.objects.exists()

@@ -135,9 +135,12 @@ class Invoice(TotalsMixin, models.Model):
         external_ref: str = "",
         note: str = "",
     ) -> Payment:
-        """Record money received; marks the invoice paid once nothing is owed."""
+        """Record money received; marks the invoice paid once nothing is owed.
+
+        Raises ``ValidationError`` naming the field when a value does not fit (e.g. a
+        reference from QuickBooks longer than the column), on every database."""
         with transaction.atomic():
-            payment = Payment.objects.create(
+            payment = Payment(
                 invoice=self,
                 amount=money.to_cents(Decimal(amount)),
                 date=date or timezone.localdate(),
@@ -147,6 +150,8 @@ class Invoice(TotalsMixin, models.Model):
                 external_ref=external_ref,
                 note=note,
             )
+            payment.full_clean()
+            payment.save()
             # Aggregate rather than self.balance: a prefetched payments list is stale now.
             paid = self.payments.aggregate(s=models.Sum("amount"))["s"] or money.ZERO
             if self.status in (self.Status.DRAFT, self.Status.SENT) and paid >= self.total:
