@@ -86,7 +86,8 @@ class ConnectionAdmin(ScopedAdmin):
         ("Settings", {"fields": ["lists_info", "invoice_number_strategy", "tax_authority",
                                  "default_item_id",
                                  "default_tax_code_id", "default_deposit_account_id",
-                                 "ar_account_id", "minor_version"]}),
+                                 "ar_account_id", "rounding_item_id", "rounding_tolerance",
+                                 "minor_version"]}),
     ]
     readonly_fields = ["status_badge", "status_reason", "company_name", "realm_id", "workspace",
                        "environment", "connected_at", "connected_by", "access_expiry",

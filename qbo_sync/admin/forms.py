@@ -28,6 +28,7 @@ LIST_SETTINGS = {
     "default_deposit_account_id": (
         "Default Deposit Account", deposit_account_choices, "default_deposit_account_name"),
     "ar_account_id": ("A/R Account", ar_account_choices, "ar_account_name"),
+    "rounding_item_id": ("Rounding item", item_choices, "rounding_item_name"),
 }
 LABEL_TO_FIELD = {label: field for field, (label, _, _) in LIST_SETTINGS.items()}
 HELP = {
@@ -42,6 +43,11 @@ HELP = {
     "tax_authority": "Who decides each document's tax. The app: QuickBooks stores the app's "
                      "tax, so totals agree to the cent. QuickBooks: it computes the tax "
                      "(US: from the customer's address) and any difference is reported.",
+    "rounding_item_id": "The item a rounding difference is posted to (see Rounding "
+                        "tolerance).",
+    "rounding_tolerance": "A difference between QuickBooks' total and the app's up to this "
+                          "amount is posted as a line on the Rounding item and noted on "
+                          "the document; 0.00 turns rounding off (at most 1.00).",
     "minor_version": f"QuickBooks API minor version ({MIN_MINOR_VERSION} to "
                      f"{MAX_MINOR_VERSION}).",
 }
@@ -71,7 +77,8 @@ class SettingsForm(forms.ModelForm):
 
     class Meta:
         model = Connection
-        fields = ["invoice_number_strategy", "tax_authority", *LIST_SETTINGS, "minor_version"]
+        fields = ["invoice_number_strategy", "tax_authority", *LIST_SETTINGS,
+                  "rounding_tolerance", "minor_version"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -84,7 +91,7 @@ class SettingsForm(forms.ModelForm):
             shown = required_label(label) if label in self.missing else label
             self.fields[field] = forms.ChoiceField(
                 label=shown, choices=choices, required=False, help_text=HELP.get(field, ""))
-        for name in ("tax_authority", "minor_version"):
+        for name in ("tax_authority", "rounding_tolerance", "minor_version"):
             if name in self.fields:
                 self.fields[name].help_text = HELP[name]
 

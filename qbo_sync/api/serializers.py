@@ -108,6 +108,7 @@ class SettingsSerializer(serializers.ModelSerializer):
             "invoice_number_strategy", "tax_authority", "default_item_id", "default_item_name",
             "default_tax_code_id", "default_tax_code_name", "default_deposit_account_id",
             "default_deposit_account_name", "ar_account_id", "ar_account_name",
+            "rounding_item_id", "rounding_item_name", "rounding_tolerance",
             "minor_version", "missing_required",
         ]
         read_only_fields = fields
@@ -127,6 +128,9 @@ class SettingsUpdateSerializer(serializers.Serializer):
     default_tax_code_id = serializers.CharField(required=False, allow_blank=True)
     default_deposit_account_id = serializers.CharField(required=False, allow_blank=True)
     ar_account_id = serializers.CharField(required=False, allow_blank=True)
+    rounding_item_id = serializers.CharField(required=False, allow_blank=True)
+    rounding_tolerance = serializers.DecimalField(max_digits=6, decimal_places=2,
+                                                  required=False)
     minor_version = serializers.IntegerField(required=False)
 
     def validate_minor_version(self, value: int) -> int:

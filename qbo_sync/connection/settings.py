@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
@@ -40,13 +41,16 @@ ID_FIELDS: dict[str, tuple[str, Choices, str]] = {
     "default_deposit_account_id": (
         "Default Deposit Account", deposit_account_choices, "default_deposit_account_name"),
     "ar_account_id": ("A/R Account", ar_account_choices, "ar_account_name"),
+    "rounding_item_id": ("Rounding item", item_choices, "rounding_item_name"),
 }
+#: The largest rounding tolerance: rounding is for cents, not for hiding differences.
+MAX_ROUNDING_TOLERANCE = Decimal("1.00")
 #: Settings that take one of a fixed set of values.
 CHOICE_FIELDS = {
     "invoice_number_strategy": Connection.NumberStrategy,
     "tax_authority": Connection.TaxAuthority,
 }
-SETTINGS_FIELDS = (*CHOICE_FIELDS, *ID_FIELDS, "minor_version")
+SETTINGS_FIELDS = (*CHOICE_FIELDS, *ID_FIELDS, "rounding_tolerance", "minor_version")
 RELOAD = "reload the lists (Settings → Reload from QuickBooks) and choose one that exists"
 
 
@@ -67,6 +71,19 @@ def _audit(connection: Connection, user: Any, field: str, old: str, new: str) ->
     )
 
 
+def rounding_tolerance(value: Any) -> Decimal:
+    """A tolerance between 0.00 (rounding off) and MAX_ROUNDING_TOLERANCE, in cents."""
+    try:
+        amount = Decimal(str(value if value not in (None, "") else "0"))
+    except ArithmeticError:
+        amount = Decimal(-1)
+    if not amount.is_finite() or amount < 0 or amount > MAX_ROUNDING_TOLERANCE \
+            or amount != amount.quantize(Decimal("0.01")):
+        raise ValueError(f"must be an amount from 0.00 (off) to {MAX_ROUNDING_TOLERANCE} "
+                         f"(got {value!r}).")
+    return amount.quantize(Decimal("0.01"))
+
+
 def _clean_setting(connection: Connection, field: str, value: Any,
                    lists: Callable[[], dict]) -> tuple[Any, str]:
     """(clean value, display name) for one setting, or raise ValueError with the fix."""
@@ -75,6 +92,8 @@ def _clean_setting(connection: Connection, field: str, value: Any,
         if value not in allowed:
             raise ValueError(f"must be one of {', '.join(allowed)} (got {value!r}).")
         return value, ""
+    if field == "rounding_tolerance":
+        return rounding_tolerance(value), ""
     if field == "minor_version":
         problem = minor_version_error(value)
         if problem:

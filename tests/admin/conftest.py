@@ -34,6 +34,8 @@ def settings_post(conn: Connection, *, items: list[dict] | None = None,
         "default_tax_code_id": conn.default_tax_code_id,
         "default_deposit_account_id": conn.default_deposit_account_id,
         "ar_account_id": conn.ar_account_id,
+        "rounding_item_id": conn.rounding_item_id,
+        "rounding_tolerance": conn.rounding_tolerance,
         "minor_version": conn.minor_version,
         "_continue": "Save and continue editing",
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal as D
 from typing import Any
 
 import pytest
@@ -63,6 +64,22 @@ def test_tax_authority_is_a_setting_with_two_values(qbo_connection: Any, ada: An
     with pytest.raises(SettingsError) as err:
         configure.update_settings(conn, tax_authority="accountant")
     assert "app, quickbooks" in err.value.errors["tax_authority"]
+
+
+@pytest.mark.parametrize("bad", ["-0.01", "1.01", "0.001", "abc", "NaN"])
+def test_rounding_tolerance_is_cents_up_to_one(qbo_connection: Any, bad: str) -> None:
+    with pytest.raises(SettingsError) as err:
+        configure.update_settings(qbo_connection, rounding_tolerance=bad)
+    assert "0.00 (off) to 1.00" in err.value.errors["rounding_tolerance"]
+
+
+def test_rounding_settings_are_saved_and_audited(qbo_connection: Any, ada: Any) -> None:
+    configure.update_settings(qbo_connection, user=ada, rounding_tolerance="0.05",
+                              rounding_item_id="2")
+    conn = Connection.objects.get(pk=qbo_connection.pk)
+    assert (conn.rounding_tolerance, conn.rounding_item_name) == (D("0.05"), "Design")
+    assert {c.field for c in SettingsChange.objects.all()} == {"rounding_tolerance",
+                                                             "rounding_item_id"}
 
 
 def test_unknown_setting_and_clearing(qbo_connection: Any) -> None:
