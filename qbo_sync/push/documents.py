@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from .. import mapping, signals
 from ..adapters import get_adapter
-from ..exceptions import QBOValidationError
+from ..exceptions import QBOValidationError, StaleObjectError
 from ..mapping.text import raise_if_any
 from ..models import EntityLink, JobAction, LinkStatus, SyncJob
 from ..qbo.wire import quote, request_id
@@ -106,15 +106,24 @@ def _void_invoice(run: JobRun, link: EntityLink | None) -> str | None:
         raise Skip("The invoice never reached QuickBooks; nothing to void.")
     if link.qbo_status == LinkStatus.VOID:
         raise Skip("Already void in QuickBooks.")
-    current = run.client.read("Invoice", link.qbo_id)
-    rid = request_id(run.connection.realm_id, "void", link.qbo_id)
-    run.job.request_id = rid
-    obj = run.client.void_invoice(link.qbo_id, current["SyncToken"], request_id=rid)
+    # Our last write's SyncToken, so a void costs one call; a 5010 means someone saved
+    # the invoice since: read the new token and void that (docs/qbo-rules.md §5.2).
+    token = link.sync_token or str(run.client.read("Invoice", link.qbo_id)["SyncToken"])
+    try:
+        obj = _void_with(run, link, token)
+    except StaleObjectError:
+        obj = _void_with(run, link, str(run.client.read("Invoice", link.qbo_id)["SyncToken"]))
     link.sync_token = str(obj.get("SyncToken", link.sync_token))
     link.qbo_status = LinkStatus.VOID
     link.save(update_fields=["sync_token", "qbo_status", "updated_at"])
     record(run, {"Id": link.qbo_id, "operation": "void"}, obj)
     return link.qbo_id
+
+
+def _void_with(run: JobRun, link: EntityLink, token: str) -> dict:
+    rid = request_id(run.connection.realm_id, "void", link.qbo_id, token)
+    run.job.request_id = rid
+    return run.client.void_invoice(link.qbo_id, token, request_id=rid)
 
 
 def _dependency(run: JobRun, kind: str, obj: Any, fn: Callable[[Any], str]) -> str:

@@ -3,8 +3,8 @@ updates of transactions, and the bookkeeping Sync Health shows.
 
 Creates carry a deterministic ``requestid`` and, after an ambiguous failure, look in
 QBO before creating again (docs/architecture.md, invariant 2; docs/qbo-rules.md §2.4).
-Updates re-read the record and refuse to overwrite an accountant's edit of a field we
-own (invariant 3).
+Updates send the SyncToken of the last write; when QBO answers 5010 they re-read the
+record and refuse to overwrite an accountant's edit of a field we own (invariant 3).
 """
 
 from __future__ import annotations
@@ -93,27 +93,33 @@ def find_by_marker(run: JobRun, entity: str, where: str, mark: str) -> dict | No
 
 def update_transaction(run: JobRun, link: EntityLink, entity: str, payload: dict, *,
                        paid_guard: bool = False) -> str:
-    """Full update (the whole Line set, docs/qbo-rules.md §5) after checking that QBO still
-    holds what we last wrote; 5010 means re-read and retry once."""
+    """Full update (the whole Line set, docs/qbo-rules.md §5) with the SyncToken of our
+    last write, so an unchanged record costs no read. QBO answers 5010 when anyone
+    saved it since (§4.2): only then is it read, checked for an accountant's edit of a
+    field we own (or a payment, for invoices) and retried once."""
     if link.content_hash == mapping.content_hash(payload):
         raise Skip("No change since the last sync.")
-    current = run.client.read(entity, link.qbo_id)
+    # Without a stored token (links from before tokens were kept) read it first.
+    current = None if link.sync_token else run.client.read(entity, link.qbo_id)
     for attempt in (1, 2):
-        if paid_guard and is_paid(current):
-            link.qbo_status = LinkStatus.PAID
-            link.save(update_fields=["qbo_status", "updated_at"])
-            raise Skip("Already paid in QuickBooks; the paid invoice is not overwritten.")
-        diff = differences(link.last_payload, current)
-        if diff:
-            raise conflict(entity, diff)
-        body = {**payload, "Id": link.qbo_id, "SyncToken": current["SyncToken"]}
-        if "DocNumber" not in body and current.get("DocNumber"):
+        if current is not None:
+            if paid_guard and is_paid(current):
+                link.qbo_status = LinkStatus.PAID
+                link.save(update_fields=["qbo_status", "updated_at"])
+                raise Skip("Already paid in QuickBooks; the paid invoice is not overwritten.")
+            diff = differences(link.last_payload, current)
+            if diff:
+                raise conflict(entity, diff)
+        token = str(current["SyncToken"]) if current is not None else link.sync_token
+        body = {**payload, "Id": link.qbo_id, "SyncToken": token}
+        number = current.get("DocNumber") if current is not None else link.doc_number
+        if "DocNumber" not in body and number:
             # "QuickBooks numbers" strategy: a full update clears what it omits
             # (docs/qbo-rules.md §5), so keep the number QBO gave the record.
-            body["DocNumber"] = current["DocNumber"]
+            body["DocNumber"] = number
         try:
             obj = run.client.update(entity, body, sparse=False, request_id=request_id(
-                run.connection.realm_id, "update", entity, link.qbo_id, current["SyncToken"],
+                run.connection.realm_id, "update", entity, link.qbo_id, token,
                 mapping.content_hash(payload)))
             break
         except StaleObjectError:

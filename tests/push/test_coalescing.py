@@ -87,7 +87,9 @@ def test_invoice_paid_in_qbo_is_not_overwritten(qbo_simulator, connected, contac
     assert job.status == "skipped"
     assert "Already paid in QuickBooks" in job.error_message
     assert qbo(qbo_simulator, "Invoice")[0] == before
-    assert writes(qbo_simulator, "invoice") == []
+    # The update went with our last SyncToken; the payment had moved it on, so QBO
+    # refused it (5010) and changed nothing; only then was the invoice read.
+    assert [w.status for w in writes(qbo_simulator, "invoice")] == [400]
     assert EntityLink.objects.get(qbo_type="Invoice").qbo_status == "paid"
 
 
@@ -159,3 +161,38 @@ def test_draft_edits_then_send_is_one_create(qbo_simulator, connected, contact):
     invoice.send()
     assert [j.action for j in jobs(entity="invoice")] == ["create"]
     assert len(writes(qbo_simulator, "invoice")) == 1
+
+
+def test_an_update_with_nothing_changed_in_qbo_reads_nothing(qbo_simulator, connected,
+                                                              contact):
+    invoice = send_invoice(contact)
+    qbo_simulator.clear_log()
+    InvoiceLine.objects.create(invoice=invoice, position=9, description="Extra",
+                               quantity=Decimal("1"), unit_price=Decimal("99.00"))
+    job = job_for(invoice)
+    assert (job.action, job.status) == ("update", "succeeded"), job.error_message
+    assert [r.method for r in qbo_simulator.requests_log
+            if r.realm and "/invoice" in r.path] == ["POST"]  # one write, no read
+
+
+def test_a_void_uses_the_stored_sync_token(qbo_simulator, connected, contact):
+    invoice = send_invoice(contact)
+    qbo_simulator.clear_log()
+    invoice.void()
+    assert job_for(invoice).status == "succeeded", job_for(invoice).error_message
+    assert [r.method for r in qbo_simulator.requests_log
+            if r.realm and "/invoice" in r.path] == ["POST"]  # the void, no read
+    assert qbo(qbo_simulator, "Invoice")[0]["TotalAmt"] == 0
+
+
+def test_a_void_after_someone_saved_the_invoice_reads_once(qbo_simulator, connected, contact):
+    invoice = send_invoice(contact)
+    qinv = qbo(qbo_simulator, "Invoice")[0]
+    qbo_simulator.bump_sync_token(US_REALM, "Invoice", qinv["Id"])
+    qbo_simulator.clear_log()
+    invoice.void()
+    assert job_for(invoice).status == "succeeded", job_for(invoice).error_message
+    calls = [(r.method, r.status) for r in qbo_simulator.requests_log
+             if r.realm and "/invoice" in r.path]
+    assert calls == [("POST", 400), ("GET", 200), ("POST", 200)]
+    assert qbo(qbo_simulator, "Invoice")[0]["PrivateNote"].startswith("Voided")
