@@ -309,12 +309,22 @@ class SyncJob(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    #: When the job was last handed to the broker: the sweeper skips jobs already queued.
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    #: The job this one waits for (a dependency on its way); woken when it finishes.
+    waiting_for = models.ForeignKey("self", null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="waiters")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"]),
+            # The outbox's "is a job for this object still waiting?" lookup.
+            models.Index(fields=["content_type", "object_id", "status"],
+                         name="qbo_sync_job_object_status"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.direction} {self.entity} {self.action} #{self.pk} ({self.status})"
@@ -371,7 +381,7 @@ class SettingsChange(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
         related_name="+",
     )
-    field = models.CharField(max_length=100)  # e.g. "default_item_id", "item_mapping:design"
+    field = models.CharField(max_length=120)  # e.g. "default_item_id", "item_mapping:design"
     old_value = models.TextField(blank=True)
     new_value = models.TextField(blank=True)
     changed_at = models.DateTimeField(default=timezone.now, db_index=True)

@@ -60,8 +60,8 @@ def _display(value: Any, name: str = "") -> str:
 
 
 def _audit(connection: Connection, user: Any, field: str, old: str, new: str) -> SettingsChange:
-    # "tax_mapping:<key>" can be longer than the column when the key is near its own
-    # limit; the label is cut to fit (the values are kept whole).
+    # The column fits "tax_mapping:<key>" for the longest key; a longer label (a future
+    # kind) is cut to fit rather than refused (the values are kept whole).
     limit = SettingsChange._meta.get_field("field").max_length
     if len(field) > limit:
         field = field[:limit - 1] + "…"

@@ -7,11 +7,12 @@ QBO (docs/architecture.md, invariants 1 and 4)."""
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from ..adapters import get_adapter
@@ -115,7 +116,8 @@ def dispatch_on_commit(job_id: int) -> None:
 
 def dispatch(job_id: int) -> None:
     """Hand the job to a worker now (if the broker refuses, the sweeper runs it)."""
-    queue_task("qbo_sync.tasks.run_job", job_id, name=f"qbo_sync job {job_id}")
+    if queue_task("qbo_sync.tasks.run_job", job_id, name=f"qbo_sync job {job_id}"):
+        SyncJob.objects.filter(pk=job_id).update(dispatched_at=timezone.now())
 
 
 def _retry(key: str) -> Any:
@@ -184,9 +186,15 @@ def sweep(limit: int = 500) -> int:
     """Dispatch due pending jobs and jobs whose worker died (docs/architecture.md,
     invariant 1)."""
     now = timezone.now()
+    # A due job whose task is already in the broker is left to it: only jobs never
+    # dispatched for this attempt, or dispatched longer ago than a lease (the broker
+    # lost them), are sent again, as are running jobs whose worker died.
+    lost = now - timedelta(seconds=int(app_settings.JOB_LEASE_SECONDS))
     ids = list(
         SyncJob.objects.filter(
             Q(status=SyncJob.Status.PENDING, next_attempt_at__lte=now)
+            & (Q(dispatched_at=None) | Q(dispatched_at__lt=F("next_attempt_at"))
+               | Q(dispatched_at__lt=lost))
             | Q(status=SyncJob.Status.RUNNING, claimed_until__lt=now)
         )
         .order_by("next_attempt_at", "pk")

@@ -77,6 +77,6 @@ def test_a_key_at_the_limit_is_audited_within_the_audit_column(qbo_connection: A
     limit = ItemMapping._meta.get_field("category").max_length
     configure.set_item_mapping(qbo_connection, category="c" * limit, item_id="2")
     change = SettingsChange.objects.get()
-    assert len(change.field) <= SettingsChange._meta.get_field("field").max_length
-    assert change.field.startswith("item_mapping:ccc") and change.field.endswith("…")
+    # The audit column is wide enough for the longest mapping label, kept whole.
+    assert change.field == "item_mapping:" + "c" * limit
     assert configure.delete_item_mapping(qbo_connection, category="c" * limit)
