@@ -2,7 +2,7 @@
 
 A run walks the host objects through the adapter, keeps the workspace's, skips drafts
 (``should_sync``) and objects already linked to QBO, and writes one outbox job per
-object (:func:`qbo_sync.outbox.enqueue`); the engine then pushes them, resolving
+object, in bulk (:func:`qbo_sync.sync.outbox.enqueue_many`); the engine then pushes them, resolving
 dependencies (a customer before its invoices) by itself. Progress is saved on the
 :class:`~qbo_sync.models.HistoricalRun` every :data:`PROGRESS_EVERY` objects.
 """
@@ -22,13 +22,15 @@ from django.utils.dateparse import parse_date
 from ..adapters import get_adapter
 from ..exceptions import ConfigurationError, HistoryBusy
 from ..models import Connection, EntityLink, HistoricalRun
-from .outbox import enqueue
+from .outbox import enqueue, enqueue_many
 from .queue import queue_task
 
 logger = logging.getLogger("qbo_sync.history")
 
 KINDS = ("contact", "invoice")
 PROGRESS_EVERY = 50
+#: Objects whose jobs are written together (one query and one bulk insert).
+BATCH = 500
 #: A queued run older than this is taken to be lost (broker down) and blocks nothing.
 STALE_AFTER = timedelta(hours=1)
 
@@ -152,6 +154,18 @@ def _enqueue_payments(run: HistoricalRun, adapter: Any, invoice: Any) -> None:
             enqueue("payment", payment, connection=run.connection)
 
 
+def _flush(run: HistoricalRun, adapter: Any, batch: list[Any]) -> None:
+    """Write the jobs for ``batch`` in one go (then each invoice's payments); the
+    dispatch follows the commit."""
+    if not batch:
+        return
+    with transaction.atomic():
+        run.queued += enqueue_many(run.kind, batch, connection=run.connection)
+        for obj in batch:
+            _enqueue_payments(run, adapter, obj)
+    batch.clear()
+
+
 def _save(run: HistoricalRun, *fields: str) -> None:
     HistoricalRun.objects.filter(pk=run.pk).update(**{f: getattr(run, f) for f in fields})
 
@@ -173,21 +187,22 @@ def run_history(run: HistoricalRun, progress: Progress | None = None) -> Histori
         _save(run, "total")
         if progress:
             progress(run)
+        batch: list[Any] = []
         for obj in _iter_objects(adapter.objects_for(run.connection.workspace), pks):
             if str(obj.pk) in linked or not _wanted(run.kind, adapter, obj):
                 run.skipped += 1
             elif run.dry_run:
                 run.queued += 1
-            elif enqueue(run.kind, obj, connection=run.connection) is not None:
-                run.queued += 1
-                _enqueue_payments(run, adapter, obj)
             else:
-                run.skipped += 1
+                batch.append(obj)
             run.done += 1
+            if len(batch) >= BATCH:
+                _flush(run, adapter, batch)
             if run.done % PROGRESS_EVERY == 0:
                 _save(run, "done", "queued", "skipped")
                 if progress:
                     progress(run)
+        _flush(run, adapter, batch)
         run.status = HistoricalRun.Status.DONE
     except Exception as exc:  # noqa: BLE001 - recorded on the run, shown to the user
         logger.exception("historical %s sync %s failed", run.kind, run.pk)

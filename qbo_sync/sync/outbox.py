@@ -116,8 +116,47 @@ def dispatch_on_commit(job_id: int) -> None:
 
 def dispatch(job_id: int) -> None:
     """Hand the job to a worker now (if the broker refuses, the sweeper runs it)."""
-    if queue_task("qbo_sync.tasks.run_job", job_id, name=f"qbo_sync job {job_id}"):
-        SyncJob.objects.filter(pk=job_id).update(dispatched_at=timezone.now())
+    dispatch_many([job_id])
+
+
+def dispatch_many(job_ids: list[int]) -> int:
+    """Hand jobs to workers, recording when in one UPDATE; returns how many went."""
+    sent = [pk for pk in job_ids
+            if queue_task("qbo_sync.tasks.run_job", pk, name=f"qbo_sync job {pk}")]
+    if sent:
+        SyncJob.objects.filter(pk__in=sent).update(dispatched_at=timezone.now())
+    return len(sent)
+
+
+def enqueue_many(kind: str, objs: list[Any], *, connection: Connection) -> int:
+    """:func:`enqueue` for many objects of one kind at once (historical syncs): one
+    query finds those that already have a waiting job (it will carry them), one
+    ``bulk_create`` writes the rest, and they are dispatched after the commit.
+    Returns how many objects now have a job."""
+    if not objs:
+        return 0
+    ct = ContentType.objects.get_for_model(type(objs[0]))
+    ids = [str(obj.pk) for obj in objs]
+    waiting = set(SyncJob.objects.filter(
+        content_type=ct, object_id__in=ids, entity=kind, direction=SyncJob.Direction.PUSH,
+        status__in=[SyncJob.Status.PENDING, SyncJob.Status.PARKED],
+    ).values_list("object_id", flat=True))
+    status = SyncJob.Status.PENDING if connection.is_connected else SyncJob.Status.PARKED
+    now = timezone.now()
+    jobs = SyncJob.objects.bulk_create([
+        SyncJob(connection=connection, workspace=connection.workspace, content_type=ct,
+                object_id=object_id, entity=kind, action=PUSH_ACTIONS[kind], status=status,
+                next_attempt_at=now, max_attempts=int(_retry("MAX_ATTEMPTS")))
+        for object_id in dict.fromkeys(ids) if object_id not in waiting
+    ])
+    if status == SyncJob.Status.PENDING:
+        pks = [job.pk for job in jobs]
+        if None in pks:  # a backend that returns no ids from bulk_create
+            pks = list(SyncJob.objects.filter(
+                content_type=ct, object_id__in=ids, status=status, dispatched_at=None,
+                created_at__gte=now).values_list("pk", flat=True))
+        transaction.on_commit(lambda: dispatch_many(pks))
+    return len(set(ids))
 
 
 def _retry(key: str) -> Any:
@@ -200,6 +239,5 @@ def sweep(limit: int = 500) -> int:
         .order_by("next_attempt_at", "pk")
         .values_list("pk", flat=True)[:limit]
     )
-    for job_id in ids:
-        dispatch(job_id)
+    dispatch_many(ids)
     return len(ids)

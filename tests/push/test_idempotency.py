@@ -89,7 +89,8 @@ def test_requestid_sent_on_creates_and_stable_across_retries(qbo_simulator, conn
 def test_worker_killed_mid_job_is_swept_and_finishes(qbo_simulator, connected, contact,
                                                       monkeypatch):
     dispatched: list[int] = []
-    monkeypatch.setattr(outbox, "dispatch", dispatched.append)
+    monkeypatch.setattr(outbox, "dispatch_many",
+                        lambda ids: dispatched.extend(ids) or len(ids))
     invoice = make_invoice(contact)
     invoice.send()
     job = job_for(invoice)

@@ -160,3 +160,33 @@ def test_a_dry_run_does_not_query_per_invoice(books: dict) -> None:
     assert run.total >= 43
     # A fixed handful (candidates, chunks, progress saves), not one or more per invoice.
     assert len(ctx.captured_queries) < 20, [q["sql"][:80] for q in ctx.captured_queries]
+
+
+def test_a_real_run_writes_its_jobs_in_bulk(qbo_connection: Any, monkeypatch: Any,
+                                            django_capture_on_commit_callbacks: Any) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from qbo_sync.sync import outbox
+
+    us, _ = workspaces()
+    Contact.objects.bulk_create(
+        [Contact(workspace=us, display_name=f"Person {i:03d}") for i in range(300)])
+    _clear()
+    dispatched: list[int] = []
+    monkeypatch.setattr(outbox, "dispatch_many", lambda ids: dispatched.extend(ids))
+    # One contact already has a waiting job: it carries the change, no second job.
+    first = Contact.objects.filter(workspace=us).order_by("pk").first()
+    outbox.enqueue("contact", first, connection=qbo_connection)
+    run = HistoricalRun.objects.create(connection=qbo_connection, kind="contact")
+    with CaptureQueriesContext(connection) as ctx, \
+            django_capture_on_commit_callbacks(execute=True):
+        history.run_history(run)
+    assert (run.status, run.queued) == (HistoricalRun.Status.DONE, 300)
+    assert SyncJob.objects.filter(entity="contact").count() == 300
+    assert len(set(dispatched)) == 299  # the new ones, after their commit
+    inserts = [q for q in ctx.captured_queries if q["sql"].startswith("INSERT")]
+    # One bulk insert for 299 jobs, which SQLite splits by its parameter limit; the
+    # per-object path wrote 299.
+    assert len(inserts) <= 10
+    assert len(ctx.captured_queries) < 30, len(ctx.captured_queries)
