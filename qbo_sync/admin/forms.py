@@ -11,25 +11,15 @@ from django import forms
 from django.utils.html import format_html
 
 from ..conf import MAX_MINOR_VERSION, MIN_MINOR_VERSION, minor_version_error
-from ..connection.lists import (
-    ar_account_choices,
-    deposit_account_choices,
-    item_choices,
-    tax_code_choices,
-)
+from ..connection.lists import item_choices, tax_code_choices
+from ..connection.settings import ID_FIELDS
 from ..models import Connection, ItemMapping, TaxMapping
 
 Choices = list[tuple[str, str]]
 
-#: Settings chosen from a QBO list: field → (label, choices, stored name field).
-LIST_SETTINGS = {
-    "default_item_id": ("Default Item", item_choices, "default_item_name"),
-    "default_tax_code_id": ("Default Tax Code", tax_code_choices, "default_tax_code_name"),
-    "default_deposit_account_id": (
-        "Default Deposit Account", deposit_account_choices, "default_deposit_account_name"),
-    "ar_account_id": ("A/R Account", ar_account_choices, "ar_account_name"),
-    "rounding_item_id": ("Rounding item", item_choices, "rounding_item_name"),
-}
+#: Settings chosen from a QBO list: field → (label, choices, stored name field); the
+#: settings service's table, so the form and the service cannot disagree.
+LIST_SETTINGS = ID_FIELDS
 LABEL_TO_FIELD = {label: field for field, (label, _, _) in LIST_SETTINGS.items()}
 HELP = {
     "default_item_id": "The QuickBooks item invoice lines use when their category has no "
