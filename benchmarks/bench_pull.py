@@ -94,6 +94,15 @@ def calls_per_cycle(world: World, size: int) -> tuple[int, float]:
     return sum(1 for r in sim.requests_log if r.realm == US_REALM), elapsed
 
 
+def run_queued(queued: list[tuple[str, tuple]]) -> None:
+    """Run what the view queued (``qbo_sync.tasks.<name>``), as a worker would."""
+    from qbo_sync import tasks
+
+    while queued:
+        func, args = queued.pop(0)
+        getattr(tasks, func.rsplit(".", 1)[-1])(*args)
+
+
 def webhook_latency(world: World, rounds: int) -> tuple[list[float], list[float]]:
     """(ack times, payment-to-paid times) for ``rounds`` webhook deliveries."""
     from unittest import mock
@@ -102,12 +111,11 @@ def webhook_latency(world: World, rounds: int) -> tuple[list[float], list[float]
     from django.urls import reverse
 
     from qbo_sync.conf import app_settings
-    from qbo_sync.pull.webhooks import process_event
     from qbo_sync.testing.simulator.companies import US_REALM
 
     sim = world.sim
     client, url, acks, totals = Client(), reverse("qbo_sync:webhooks"), [], []
-    queued: list[int] = []
+    queued: list[tuple[str, tuple]] = []
 
     def sink(body: bytes, headers: dict) -> int:
         started = time.perf_counter()
@@ -121,20 +129,17 @@ def webhook_latency(world: World, rounds: int) -> tuple[list[float], list[float]
     # The view's queueing is captured, and the worker's part run right after, so the
     # ack time is the view alone (no inline django-q2 processing in it).
     with override_settings(QBO_SYNC=settings), \
-            mock.patch("qbo_sync.pull.webhooks.dispatch", lambda pk, **kw: queued.append(pk)):
+            mock.patch("qbo_sync.pull.webhooks.queue_task",
+                       lambda func, *args, **kw: queued.append((func, args)) or True):
         sim.set_webhook(sink=sink, interval=None)
         for _ in range(rounds):
             invoice, qbo = world.one_to_pay()
             sim.webhooks.flush()
-            for pk in queued:
-                process_event(pk)
-            queued.clear()
+            run_queued(queued)
             started = time.perf_counter()
             sim.accountant.record_payment(US_REALM, qbo["Id"], Decimal("100.00"))
             sim.webhooks.flush()  # QBO sends; the view stores and acknowledges
-            for pk in queued:
-                process_event(pk)  # the worker's part
-            queued.clear()
+            run_queued(queued)  # the worker's part
             invoice.refresh_from_db()
             assert invoice.status == "paid", "the webhook did not mark the invoice paid"
             totals.append(time.perf_counter() - started)

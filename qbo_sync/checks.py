@@ -19,6 +19,7 @@ from .conf import (
     MIN_MINOR_VERSION,
     app_settings,
     minor_version_error,
+    retention_problems,
 )
 from .exceptions import ConfigurationError
 from .models import KEY_CANARY, Connection
@@ -62,6 +63,23 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
             "QBO_SYNC['WEBHOOKS_ENABLED'] is on but WEBHOOK_VERIFIER_TOKEN is empty.",
             hint="Copy the verifier token from your Intuit app's Webhooks page.",
             id="qbo_sync.E007",
+        ))
+    for problem in retention_problems(app_settings.RETENTION_DAYS):
+        errors.append(Error(
+            f"QBO_SYNC['RETENTION_DAYS'] {problem}",
+            hint='Give each kind a whole number of days, 1 or more, e.g. {"webhook_events": '
+            '30, "seen_events": 90, "job_payloads": 90, "attempts": 90}; leave a kind out '
+            "for its default.",
+            id="qbo_sync.E008",
+        ))
+    limit = app_settings.WEBHOOK_MAX_BYTES
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        errors.append(Error(
+            f"QBO_SYNC['WEBHOOK_MAX_BYTES'] is {limit!r}: it must be a whole number of "
+            "bytes, 1 or more.",
+            hint="Leave it out for the default (1048576, 1 MiB); QuickBooks' notifications "
+            "carry only ids and are far smaller.",
+            id="qbo_sync.E009",
         ))
     redirect = app_settings.REDIRECT_URI or ""
     if env == "production" and redirect and not redirect.startswith("https://"):

@@ -6,6 +6,7 @@ access, so ``override_settings(QBO_SYNC={...})`` works in tests.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings as django_settings
@@ -60,6 +61,26 @@ def minor_version_error(value: Any) -> str:
     return ""
 
 
+def retention_problems(value: Any) -> list[str]:
+    """What is wrong with ``RETENTION_DAYS`` (merged with the defaults), one line per
+    problem; empty when every kind is kept a whole, positive number of days.
+
+    The one place this rule lives: the system check (qbo_sync.E008) and the prune
+    service both ask here.
+    """
+    if not isinstance(value, Mapping):
+        return [f"must be a dict of kind → days (got {value!r})."]
+    kinds = ", ".join(DEFAULTS["RETENTION_DAYS"])
+    problems = [f"has an unknown kind {key!r}: the kinds are {kinds}."
+                for key in value if key not in DEFAULTS["RETENTION_DAYS"]]
+    for key in DEFAULTS["RETENTION_DAYS"]:
+        days = value.get(key)
+        if isinstance(days, bool) or not isinstance(days, int) or days < 1:
+            problems.append(f"[{key!r}] must be a whole number of days, 1 or more "
+                            f"(got {days!r}).")
+    return problems
+
+
 def effective_minor_version(configured: Any = None) -> int:
     """The ``minorversion`` to send: ``configured`` (a connection's) or the setting,
     never below :data:`MIN_MINOR_VERSION`."""
@@ -99,6 +120,12 @@ DEFAULTS: dict[str, Any] = {
     "RETRY": {"AUTO_RETRIES": 3, "BASE_DELAY": 60, "MAX_ATTEMPTS": 5},
     "WEBHOOK_VERIFIER_TOKEN": "",
     "WEBHOOKS_ENABLED": False,
+    # Largest webhook body accepted, in bytes; larger ones are answered 413 unread.
+    # Intuit's notifications carry only ids (docs/qbo-rules.md §7.2, §7.3).
+    "WEBHOOK_MAX_BYTES": 1024 * 1024,
+    # Days each kind of record is kept before qbo_sync_prune (daily) removes it.
+    "RETENTION_DAYS": {"webhook_events": 30, "seen_events": 90, "job_payloads": 90,
+                       "attempts": 90},
     # A running job whose worker has not finished after this many seconds is taken
     # to be dead and is picked up again by the sweeper.
     "JOB_LEASE_SECONDS": 300,
@@ -135,8 +162,10 @@ class Settings:
         if name not in DEFAULTS:
             raise AttributeError(f"Unknown QBO_SYNC setting {name!r}")
         value = self.user_settings.get(name, DEFAULTS[name])
-        if name == "RETRY":
-            value = {**DEFAULTS["RETRY"], **(value or {})}
+        if name in ("RETRY", "RETENTION_DAYS"):
+            value = value or {}
+            # Not a dict: returned as is for the system check to name (qbo_sync.E008).
+            value = {**DEFAULTS[name], **value} if isinstance(value, Mapping) else value
         return value
 
     def reload(self) -> None:

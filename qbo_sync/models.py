@@ -93,6 +93,10 @@ class Connection(models.Model):
     cdc_cursor = models.DateTimeField(null=True, blank=True)
     # When the running pull started (None: none running). One pull per realm at a time.
     pull_started_at = models.DateTimeField(null=True, blank=True)
+    # When a webhook-triggered pull was queued and no worker has started it yet (None:
+    # none waiting). Deliveries that find it set queue nothing: the waiting task reads
+    # them too, so a burst for one company costs one pull (qbo_sync.pull.webhooks).
+    webhook_pull_queued_at = models.DateTimeField(null=True, blank=True)
     # Items, tax codes and accounts loaded from QBO for the settings screens.
     lists_cache = models.JSONField(default=dict, blank=True)
     lists_fetched_at = models.DateTimeField(null=True, blank=True)
@@ -339,7 +343,8 @@ class SyncAttempt(models.Model):
 
     job = models.ForeignKey(SyncJob, on_delete=models.CASCADE, related_name="attempt_log")
     number = models.PositiveIntegerField()
-    started_at = models.DateTimeField(default=timezone.now)
+    # Indexed for the retention prune (RETENTION_DAYS["attempts"]).
+    started_at = models.DateTimeField(default=timezone.now, db_index=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     ok = models.BooleanField(default=False)
     error = models.JSONField(default=dict, blank=True)
@@ -354,7 +359,8 @@ class SyncAttempt(models.Model):
 
 
 class WebhookEvent(models.Model):
-    """Every webhook delivery, stored raw before anything else happens."""
+    """A signed webhook delivery, stored raw once its signature checked out. Unsigned
+    and wrongly signed ones are only counted (:class:`WebhookRejection`)."""
 
     received_at = models.DateTimeField(auto_now_add=True, db_index=True)
     headers = models.JSONField(default=dict, blank=True)
@@ -371,6 +377,36 @@ class WebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"webhook {self.pk} at {self.received_at:%Y-%m-%d %H:%M:%S}"
+
+
+class WebhookRejection(models.Model):
+    """Deliveries refused before anything was stored (bad signature, too large),
+    counted per day and reason. Small by design: a count, when the first and last
+    came, and the first bytes of the first one (at most :data:`SAMPLE_BYTES`)."""
+
+    SAMPLE_BYTES = 512
+
+    class Reason(models.TextChoices):
+        UNSIGNED = "unsigned", "No intuit-signature header"
+        BAD_SIGNATURE = "bad_signature", "Wrong intuit-signature"
+        NO_VERIFIER = "no_verifier", "No verifier token set to check the signature"
+        TOO_LARGE = "too_large", "Larger than WEBHOOK_MAX_BYTES"
+
+    day = models.DateField()
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    count = models.PositiveIntegerField(default=0)
+    first_seen = models.DateTimeField(default=timezone.now)
+    last_seen = models.DateTimeField(default=timezone.now)
+    sample = models.CharField(max_length=SAMPLE_BYTES, blank=True)
+
+    class Meta:
+        ordering = ["-day", "reason"]
+        constraints = [
+            models.UniqueConstraint(fields=["day", "reason"], name="qbo_webhook_rejection_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.count} × {self.get_reason_display()} on {self.day:%Y-%m-%d}"
 
 
 class SettingsChange(models.Model):
@@ -401,7 +437,8 @@ class SeenEvent(models.Model):
     webhook = models.ForeignKey(
         WebhookEvent, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    seen_at = models.DateTimeField(default=timezone.now)
+    # Indexed for the retention prune (RETENTION_DAYS["seen_events"]).
+    seen_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     def __str__(self) -> str:
         return self.key

@@ -9,27 +9,33 @@ from .conf import app_settings
 
 PULL_ALL = "qbo_sync.pull_all"
 SWEEP = "qbo_sync.sweep"
+PRUNE = "qbo_sync.prune"
 
 
-def _specs() -> list[tuple[str, str, int]]:
+def _specs() -> list[tuple[str, str, str, int | None]]:
+    """(name, task, django-q2 schedule type, minutes for MINUTES schedules)."""
     return [
         # Catch-up on changes made in QBO (CDC), every POLL_INTERVAL_MINUTES.
-        (PULL_ALL, "qbo_sync.tasks.pull_all", int(app_settings.POLL_INTERVAL_MINUTES)),
+        (PULL_ALL, "qbo_sync.tasks.pull_all", Schedule.MINUTES,
+         int(app_settings.POLL_INTERVAL_MINUTES)),
         # Due and abandoned sync jobs (docs/architecture.md, invariant 1).
-        (SWEEP, "qbo_sync.tasks.sweep", int(app_settings.SWEEP_INTERVAL_MINUTES)),
+        (SWEEP, "qbo_sync.tasks.sweep", Schedule.MINUTES,
+         int(app_settings.SWEEP_INTERVAL_MINUTES)),
+        # Old deliveries, keys, payloads and attempts (QBO_SYNC["RETENTION_DAYS"]).
+        (PRUNE, "qbo_sync.tasks.prune", Schedule.DAILY, None),
     ]
 
 
 def install_schedules() -> list[str]:
     """Create or update the ``qbo_sync.*`` schedules; returns their names.
 
-    Idempotent: an existing schedule keeps its id and next run, and only its function
-    and interval are brought in line with the settings. Duplicates left by hand are
-    removed.
+    Idempotent: an existing schedule keeps its id and next run, and only its function,
+    type and interval are brought in line with the settings. Duplicates left by hand
+    are removed.
     """
     names = []
-    for name, func, minutes in _specs():
-        if minutes < 1:
+    for name, func, kind, minutes in _specs():
+        if kind == Schedule.MINUTES and (minutes or 0) < 1:
             raise ValueError(f"The interval for {name} must be at least 1 minute; check "
                              "QBO_SYNC['POLL_INTERVAL_MINUTES'] / ['SWEEP_INTERVAL_MINUTES'].")
         rows = list(Schedule.objects.filter(name=name).order_by("pk"))
@@ -39,7 +45,7 @@ def install_schedules() -> list[str]:
         else:
             schedule = Schedule(name=name)
         schedule.func = func
-        schedule.schedule_type = Schedule.MINUTES
+        schedule.schedule_type = kind
         schedule.minutes = minutes
         schedule.repeats = -1
         schedule.save()

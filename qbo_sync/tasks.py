@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from .pull import cycle, webhooks
-from .sync import engine, history, outbox
+from .sync import engine, history, outbox, retention
 
 
 def run_job(job_id: int) -> str:
@@ -33,6 +33,16 @@ def pull_all() -> int:
 def process_webhook(event_id: int, force: bool = False) -> dict[str, Any]:
     """Process one stored webhook delivery (``force``: a replay, ignoring dedupe keys)."""
     return webhooks.process_event(event_id, force=force)
+
+
+def process_webhooks(realm_id: str) -> dict[str, Any]:
+    """Process every pending webhook delivery of one QBO company, with one pull."""
+    return webhooks.process_realm(realm_id)
+
+
+def prune() -> dict[str, int]:
+    """Remove what is older than QBO_SYNC["RETENTION_DAYS"], in batches. Scheduled daily."""
+    return retention.prune()
 
 
 def historical_sync(workspace: str, kind: str, since: str | None = None,

@@ -114,7 +114,11 @@ def disconnect(request: HttpRequest) -> HttpResponse:
 @sensitive_post_parameters()
 @require_POST
 def webhook(request: HttpRequest) -> HttpResponse:
-    """QBO's webhook endpoint: store the delivery raw, verify it and answer at once;
-    processing is queued (QBO wants a 200 within seconds, docs/qbo-rules.md §7.5)."""
-    status, message = webhooks.accept(request.body, request.headers)
+    """QBO's webhook endpoint: refuse a body over ``WEBHOOK_MAX_BYTES`` (413) before
+    reading it whole, verify the signature (401, nothing stored), store a signed
+    delivery and answer at once; processing is queued (QBO wants a 200 within seconds,
+    docs/qbo-rules.md §7.5). The body is read from the stream, at most one byte past
+    the limit, never through ``request.body``."""
+    status, message = webhooks.receive(request, request.headers,
+                                       request.META.get("CONTENT_LENGTH"))
     return JsonResponse({"status": status, "message": message}, status=status)

@@ -31,6 +31,15 @@ def test_example_project_is_clean():
         ({"ADAPTERS": {"contact": "nowhere.Adapter"}}, "qbo_sync.E005"),
         ({"ADAPTERS": {"vendor": "nowhere.Adapter"}}, "qbo_sync.E005"),
         ({"WEBHOOKS_ENABLED": True, "WEBHOOK_VERIFIER_TOKEN": ""}, "qbo_sync.E007"),
+        ({"RETENTION_DAYS": {"webhook_events": 0}}, "qbo_sync.E008"),
+        ({"RETENTION_DAYS": {"attempts": -5}}, "qbo_sync.E008"),
+        ({"RETENTION_DAYS": {"seen_events": "90"}}, "qbo_sync.E008"),
+        ({"RETENTION_DAYS": {"job_payloads": 1.5}}, "qbo_sync.E008"),
+        ({"RETENTION_DAYS": {"job_payloads": True}}, "qbo_sync.E008"),
+        ({"RETENTION_DAYS": {"webhooks": 30}}, "qbo_sync.E008"),
+        ({"RETENTION_DAYS": 30}, "qbo_sync.E008"),
+        ({"WEBHOOK_MAX_BYTES": 0}, "qbo_sync.E009"),
+        ({"WEBHOOK_MAX_BYTES": "1MB"}, "qbo_sync.E009"),
         (
             {"ENVIRONMENT": "production", "REDIRECT_URI": "http://example.com/cb/"},
             "qbo_sync.W001",
@@ -118,3 +127,14 @@ def test_a_minor_version_above_the_bound_is_explained():
     with override_settings(QBO_SYNC={**QBO_SYNC, "MINOR_VERSION": 1000}):
         (error,) = [m for m in run_checks() if m.id == "qbo_sync.E004"]
     assert "999 or lower" in error.msg and "Set it to 75" in error.hint
+
+
+def test_retention_defaults_fill_in_the_kinds_left_out():
+    from qbo_sync.conf import app_settings, retention_problems
+
+    with override_settings(QBO_SYNC={**QBO_SYNC, "RETENTION_DAYS": {"attempts": 7}}):
+        days = app_settings.RETENTION_DAYS
+        assert days == {"webhook_events": 30, "seen_events": 90, "job_payloads": 90,
+                        "attempts": 7}
+        assert retention_problems(days) == []
+        assert ids() == []

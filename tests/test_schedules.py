@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_install_creates_then_updates_without_duplicates():
-    assert install_schedules() == ["qbo_sync.pull_all", "qbo_sync.sweep"]
+    assert install_schedules() == ["qbo_sync.pull_all", "qbo_sync.sweep", "qbo_sync.prune"]
     pull = Schedule.objects.get(name="qbo_sync.pull_all")
     assert (pull.func, pull.schedule_type, pull.minutes, pull.repeats) == (
         "qbo_sync.tasks.pull_all", Schedule.MINUTES, 10, -1)
@@ -34,7 +34,17 @@ def test_install_creates_then_updates_without_duplicates():
     rows = Schedule.objects.filter(name="qbo_sync.pull_all")
     assert rows.count() == 1
     assert rows.get().pk == pull.pk and rows.get().minutes == 15
-    assert Schedule.objects.count() == 2
+    assert Schedule.objects.count() == 3
+
+
+def test_the_prune_runs_daily_with_the_others():
+    install_schedules()
+    prune = Schedule.objects.get(name="qbo_sync.prune")
+    assert (prune.func, prune.schedule_type, prune.repeats) == (
+        "qbo_sync.tasks.prune", Schedule.DAILY, -1)
+    next_run = prune.next_run
+    install_schedules()
+    assert Schedule.objects.get(name="qbo_sync.prune").next_run == next_run
 
 
 def test_install_command_prints_the_schedules():
@@ -42,7 +52,8 @@ def test_install_command_prints_the_schedules():
     call_command("qbo_sync_install_schedules", stdout=out)
     call_command("qbo_sync_install_schedules", stdout=out)
     assert "qbo_sync.pull_all: qbo_sync.tasks.pull_all every 10 min" in out.getvalue()
-    assert Schedule.objects.count() == 2
+    assert "qbo_sync.prune: qbo_sync.tasks.prune daily" in out.getvalue()
+    assert Schedule.objects.count() == 3
 
 
 def test_pull_all_queues_each_connected_workspace(qbo_simulator, qbo_connection):

@@ -1,11 +1,11 @@
 """qbo_sync's Django admin: connections and settings, Sync Health, manual syncs,
-webhook deliveries and the settings audit trail. Importing this package registers
-every screen with ``django.contrib.admin.site``."""
+webhook deliveries (and the daily counts of refused ones) and the settings audit trail.
+Importing this package registers every screen with ``django.contrib.admin.site``."""
 
 from .connection import ConnectionAdmin
 from .health import SyncJobAdmin
-from .records import SettingsChangeAdmin, WebhookEventAdmin
+from .records import SettingsChangeAdmin, WebhookEventAdmin, WebhookRejectionAdmin
 from .runs import HistoricalRunAdmin
 
 __all__ = ["ConnectionAdmin", "HistoricalRunAdmin", "SettingsChangeAdmin", "SyncJobAdmin",
-           "WebhookEventAdmin"]
+           "WebhookEventAdmin", "WebhookRejectionAdmin"]

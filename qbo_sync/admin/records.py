@@ -1,4 +1,5 @@
-"""Read-only records: webhook deliveries (with Replay) and the settings audit trail."""
+"""Read-only records: webhook deliveries (with Replay), the daily counts of refused
+deliveries, and the settings audit trail."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from ..exceptions import QBOSyncError
-from ..models import SettingsChange, WebhookEvent
+from ..models import SettingsChange, WebhookEvent, WebhookRejection
 from ..pull.webhooks import replay_event
 from . import display
 from .base import CheckedQueryAdmin, ReadOnlyAdmin, ScopedRelatedFilter
@@ -89,3 +90,29 @@ class WebhookEventAdmin(CheckedQueryAdmin):
                 "again.", messages.SUCCESS)
         if failed:
             self.message_user(request, "Not replayed: " + "; ".join(failed), messages.ERROR)
+
+
+@admin.register(WebhookRejection)
+class WebhookRejectionAdmin(CheckedQueryAdmin):
+    """Deliveries refused before anything was stored (bad signature, too large), one
+    row per day and reason. Not tied to one workspace, so only superusers see them."""
+
+    list_display = ["day", "reason", "count", "first_seen", "last_seen"]
+    list_filter = ["reason", "day"]
+    fields = ["day", "reason", "count", "first_seen", "last_seen", "sample"]
+    readonly_fields = fields
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.is_active and request.user.is_superuser
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_active and request.user.is_superuser
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

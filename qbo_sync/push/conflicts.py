@@ -3,12 +3,19 @@
 We compare only the fields qbo_sync owns, normalised, between what we last wrote
 (``EntityLink.last_payload``) and what QBO holds now. QBO adds fields of its own
 (Ids, LineNum, SubTotalLine, tax details, Balance…), so those never count.
+
+The stored payload is masked (emails, phone numbers): :func:`~qbo_sync.sync.links.as_written`
+puts QBO's value back wherever it is the one we wrote, so only a real edit differs.
+What the message shows is masked too, since it is kept on the job.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 from typing import Any
+
+from ..mapping.hashing import mask_email, mask_phone
+from ..sync.links import as_written
 
 CUSTOMER_FIELDS = (
     "DisplayName", "CompanyName", "PrimaryEmailAddr.Address", "PrimaryPhone.FreeFormNumber",
@@ -38,6 +45,12 @@ def _norm(value: Any) -> str:
         return str(value).strip()
 
 
+def _shown(name: str, value: str) -> str:
+    """A value as the message may show it: emails and phone numbers masked, as in
+    every stored payload (docs/architecture.md, invariant 5)."""
+    return mask_email(mask_phone(value) if name.endswith("FreeFormNumber") else value)
+
+
 def _sales_lines(obj: dict) -> list[tuple[str, ...]]:
     rows = []
     for line in obj.get("Line") or []:
@@ -60,13 +73,17 @@ def differences(last_written: dict, current: dict, *, customer: bool = False) ->
     somewhere we do not own (a payment applied, a memo of the accountant's…).
     """
     fields = CUSTOMER_FIELDS if customer else TRANSACTION_FIELDS
+    last_written = as_written(last_written, current)
     out = []
     for name in fields:
         if _get(last_written, name) is None:
             continue
         ours, theirs = _norm(_get(last_written, name)), _norm(_get(current, name))
         if ours != theirs:
-            out.append(f"{name}: QuickBooks has {theirs!r}, the app last sent {ours!r}")
+            shown_ours, shown_theirs = _shown(name, ours), _shown(name, theirs)
+            note = " (masked)" if (shown_ours, shown_theirs) != (ours, theirs) else ""
+            out.append(f"{name}: QuickBooks has {shown_theirs!r}, the app last sent "
+                       f"{shown_ours!r}{note}")
     if not customer and "Line" in last_written:
         ours_lines, theirs_lines = _sales_lines(last_written), _sales_lines(current)
         if ours_lines != theirs_lines:

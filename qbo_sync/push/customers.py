@@ -92,8 +92,10 @@ def _update_customer(run: JobRun, link: EntityLink, payload: dict) -> str:
     if link.content_hash == mapping.content_hash(payload):
         raise Skip("No change since the last sync.")
     for attempt in (1, 2):
+        # The stored payload is masked: compare with what was written (links.as_written).
         body = mapping.customer_sparse_update(
-            payload, link.last_payload, qbo_id=link.qbo_id, sync_token=link.sync_token
+            payload, links.as_written(link.last_payload, payload), qbo_id=link.qbo_id,
+            sync_token=link.sync_token,
         )
         if body is None:
             raise Skip("No change since the last sync.")

@@ -1,22 +1,39 @@
 """EntityLink bookkeeping: which host row is which QBO record, and the state of the
-last write (QBO id, SyncToken, payload hash, exact-once create mark)."""
+last write (QBO id, SyncToken, payload hash, exact-once create mark).
+
+What was last written is stored masked (docs/architecture.md, invariant 5): emails and
+phone numbers as :func:`~qbo_sync.mapping.mask_payload` shows them, and, under the
+:data:`DIGESTS` key, a keyed digest (HMAC-SHA256 with ``SECRET_KEY``) of each value the
+masking changed. Whoever compares a stored payload with a record (the accountant-edit
+check, the customer sparse update) asks :func:`as_written`, which puts a record's value
+back wherever its digest matches ours, so an unchanged email compares equal and a
+changed one does not, without the email being kept.
+"""
 
 from __future__ import annotations
 
+import copy
+import hmac
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from ..conf import app_settings
-from ..mapping import content_hash
+from ..mapping import content_hash, mask_payload
 from ..models import Connection, EntityLink, LinkStatus
 from ..qbo.wire import json_safe
 
 CREATING = LinkStatus.CREATING
+#: The key of a stored payload that holds the digests of its masked values, by path
+#: ("PrimaryEmailAddr.Address", "Line.0.Description"). No QBO field has a colon.
+DIGESTS = "qbo_sync:digests"
+_SALT = "qbo_sync.links.written-value"
 
 
 def get_link(conn: Connection, obj: Any, qbo_type: str, variant: str = "") -> EntityLink:
@@ -61,7 +78,7 @@ def record_write(link: EntityLink, obj: dict, payload: dict, *,
     link.qbo_id = str(obj.get("Id", link.qbo_id))
     link.sync_token = str(obj.get("SyncToken", link.sync_token))
     link.doc_number = str(obj.get("DocNumber") or "")[:32]
-    link.last_payload = json_safe(payload)
+    link.last_payload = stored_payload(payload)
     link.content_hash = content_hash(payload)
     link.qbo_status = status
     link.last_synced_at = timezone.now()
@@ -74,3 +91,78 @@ def record_write(link: EntityLink, obj: dict, payload: dict, *,
         link.exchange_rate_source = "app" if sent else "quickbooks"
         link.exchange_rate_at = link.last_synced_at
     link.save()
+
+
+# What was written, masked --------------------------------------------------------------
+
+
+def stored_payload(payload: Any) -> dict[str, Any]:
+    """``payload`` as a link keeps it: masked, with the digests of what masking hid."""
+    plain = json_safe(payload)
+    masked = mask_payload(plain)
+    digests: dict[str, str] = {}
+    _hidden(plain, masked, "", digests)
+    if digests:
+        masked[DIGESTS] = digests
+    return masked
+
+
+def as_written(stored: dict[str, Any], record: Any) -> dict[str, Any]:
+    """A stored payload to compare with ``record`` (QBO's object, or a payload about
+    to be sent): each masked value is replaced by the record's value at the same path
+    when that value is the one we wrote (its digest matches); one that differs stays
+    masked, so it still compares unequal. A payload stored before masking is returned
+    as it is."""
+    digests = stored.get(DIGESTS) if isinstance(stored, dict) else None
+    out = {k: v for k, v in (stored or {}).items() if k != DIGESTS}
+    if not isinstance(digests, dict) or not digests:
+        return out
+    out = copy.deepcopy(out)
+    for path, digest in digests.items():
+        theirs = _at(record, path)
+        if isinstance(theirs, str) and _matches(theirs, digest):
+            _put(out, path, theirs)
+    return out
+
+
+def _hidden(plain: Any, masked: Any, path: str, out: dict[str, str]) -> None:
+    if isinstance(plain, dict):
+        for key, value in plain.items():
+            _hidden(value, masked.get(key), f"{path}.{key}" if path else str(key), out)
+    elif isinstance(plain, list):
+        for i, value in enumerate(plain):
+            _hidden(value, masked[i], f"{path}.{i}" if path else str(i), out)
+    elif isinstance(plain, str) and plain != masked:
+        out[path] = _digest(plain, settings.SECRET_KEY)
+
+
+def _digest(value: str, key: str) -> str:
+    # Surrounding blanks do not count: the accountant-edit check ignores them too.
+    return salted_hmac(_SALT, value.strip(), secret=key, algorithm="sha256").hexdigest()
+
+
+def _matches(value: str, digest: str) -> bool:
+    # Keys rotated with SECRET_KEY_FALLBACKS still recognise what the old key wrote.
+    keys = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+    return any(hmac.compare_digest(_digest(value, key), str(digest)) for key in keys)
+
+
+def _at(obj: Any, path: str) -> Any:
+    for part in path.split("."):
+        if isinstance(obj, dict):
+            obj = obj.get(part)
+        elif isinstance(obj, list) and part.isdigit() and int(part) < len(obj):
+            obj = obj[int(part)]
+        else:
+            return None
+    return obj
+
+
+def _put(obj: Any, path: str, value: str) -> None:
+    *parents, last = path.split(".")
+    for part in parents:
+        obj = obj[int(part)] if isinstance(obj, list) else obj[part]
+    if isinstance(obj, list):
+        obj[int(last)] = value
+    else:
+        obj[last] = value

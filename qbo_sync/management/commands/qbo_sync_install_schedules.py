@@ -11,12 +11,15 @@ from ...schedules import install_schedules
 
 
 class Command(BaseCommand):
-    help = "Create or update the qbo_sync django-q2 schedules (pull catch-up and sweeper)."
+    help = ("Create or update the qbo_sync django-q2 schedules (pull catch-up, sweeper and "
+            "the daily prune).")
 
     def handle(self, *args: Any, **options: Any) -> None:
         for name in install_schedules():
             schedule = Schedule.objects.get(name=name)
+            every = (f"every {schedule.minutes} min" if schedule.schedule_type == Schedule.MINUTES
+                     else schedule.get_schedule_type_display().lower())
             self.stdout.write(
-                f"{name}: {schedule.func} every {schedule.minutes} min "
+                f"{name}: {schedule.func} {every} "
                 f"(next run {schedule.next_run:%Y-%m-%d %H:%M:%S} UTC)"
             )
