@@ -42,6 +42,19 @@ class _QuietHandler(WSGIRequestHandler):
         pass
 
 
+def demo_keys() -> None:
+    """Throwaway keys for this run: the example product has no fallback ``SECRET_KEY``
+    or ``FIELD_ENCRYPTION_KEY`` (issue 13). The demo's database is recreated on every
+    run, so nothing outlives them; the cluster it starts inherits them. ``DEBUG`` stays
+    off unless ``DJANGO_DEBUG=1``."""
+    import secrets
+
+    from cryptography.fernet import Fernet
+
+    os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))
+    os.environ.setdefault("FIELD_ENCRYPTION_KEY", Fernet.generate_key().decode())
+
+
 def step(text: str) -> None:
     print(f"==> {text}", flush=True)
 
@@ -275,6 +288,7 @@ def main(argv: list[str] | None = None) -> int:
         leftover.unlink(missing_ok=True)
     sim_state = var / "simulator.json"
     os.environ.setdefault("QBO_Q_LOG_LEVEL", "WARNING")
+    demo_keys()
     os.environ["QBO_SIMULATOR_URL"] = f"http://127.0.0.1:{args.sim_port}"
     os.environ["QBO_REDIRECT_URI"] = f"http://127.0.0.1:{args.site_port}/qbo/callback/"
     django.setup()

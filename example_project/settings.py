@@ -3,17 +3,25 @@
 Environment variables switch the stack: ``QBO_DB=postgres`` uses PostgreSQL at
 127.0.0.1:5432 (database ``test``), ``QBO_BROKER=redis`` uses django-q2's Redis broker.
 The default is SQLite + the ORM broker + the built-in QBO simulator.
+
+Safe by default: ``DEBUG`` is off unless ``DJANGO_DEBUG=1``, and there is no fallback
+``SECRET_KEY`` or ``FIELD_ENCRYPTION_KEY``: without ``DJANGO_SECRET_KEY`` and
+``FIELD_ENCRYPTION_KEY`` in the environment the settings refuse to load and say how to
+make them. The demo (``example_project/demo.py``) and the tests (``tests/settings.py``)
+set their own throwaway values. Production: ``example_project.settings_production``.
 """
 
 import os
 from pathlib import Path
 
+from . import env
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("QBO_VAR_DIR", BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "example-project-not-secret")
-DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
+SECRET_KEY = env.secret_key()
+DEBUG = env.flag("DJANGO_DEBUG")
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
 
 INSTALLED_APPS = [
@@ -41,7 +49,12 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
-REST_FRAMEWORK = {"DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema"}
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # The browser's session, with Django's CSRF check on every unsafe method. No HTTP
+    # Basic: a password in every request, and nothing here locks out guessing.
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+}
 
 ROOT_URLCONF = "example_project.urls"
 WSGI_APPLICATION = "example_project.wsgi.application"
@@ -94,10 +107,8 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 
-# A development key. Production hosts load theirs from the environment.
-FIELD_ENCRYPTION_KEY = os.environ.get(
-    "FIELD_ENCRYPTION_KEY", "kkNzKcjfNr-ZLA_Yky64jVsaoGg_Vsw1-v7HE768uM4="
-)
+# Encrypts the QuickBooks tokens at rest (django-encrypted-model-fields).
+FIELD_ENCRYPTION_KEY = env.field_encryption_key()
 
 Q_CLUSTER = {
     "name": "qbo_sync_example",
@@ -122,11 +133,17 @@ if os.environ.get("QBO_BROKER") == "redis":
         }
     }
 
+_QBO_ENVIRONMENT = os.environ.get("QBO_ENVIRONMENT", "simulator")
+_INTUIT_KEYS = "Copy it from your Intuit app's Keys & credentials page."
 QBO_SYNC = {
-    "ENVIRONMENT": os.environ.get("QBO_ENVIRONMENT", "simulator"),
+    "ENVIRONMENT": _QBO_ENVIRONMENT,
     "SIMULATOR_URL": os.environ.get("QBO_SIMULATOR_URL", "http://127.0.0.1:8765"),
-    "CLIENT_ID": os.environ.get("QBO_CLIENT_ID", "simulator-client-id"),
-    "CLIENT_SECRET": os.environ.get("QBO_CLIENT_SECRET", "simulator-client-secret"),
+    # The simulator's well-known credentials only while ENVIRONMENT is "simulator".
+    "CLIENT_ID": env.qbo_credential("QBO_CLIENT_ID", _QBO_ENVIRONMENT, "simulator-client-id",
+                                    "the Intuit client id", _INTUIT_KEYS),
+    "CLIENT_SECRET": env.qbo_credential("QBO_CLIENT_SECRET", _QBO_ENVIRONMENT,
+                                        "simulator-client-secret", "the Intuit client secret",
+                                        _INTUIT_KEYS),
     "REDIRECT_URI": os.environ.get("QBO_REDIRECT_URI") or None,
     "ADAPTERS": {
         "contact": "example_project.billing.qbo.ContactAdapter",
@@ -138,7 +155,9 @@ QBO_SYNC = {
     "WORKSPACE_RESOLVER": "example_project.billing.qbo.workspace_for_request",
     "PERMISSION_CHECK": "example_project.billing.qbo.can_manage_integration",
     "WEBHOOKS_ENABLED": True,
-    "WEBHOOK_VERIFIER_TOKEN": os.environ.get("QBO_WEBHOOK_VERIFIER", "simulator-verifier-token"),
+    "WEBHOOK_VERIFIER_TOKEN": env.qbo_credential(
+        "QBO_WEBHOOK_VERIFIER", _QBO_ENVIRONMENT, "simulator-verifier-token",
+        "the webhook verifier token", "Copy it from your Intuit app's Webhooks page."),
 }
 
 LOGGING = {

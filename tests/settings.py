@@ -5,8 +5,13 @@
 
 import os
 
-from example_project.settings import *  # noqa: F403
-from example_project.settings import Q_CLUSTER
+# The example product has no fallback keys (issue 13); the tests bring throwaway ones.
+# setdefault: a run may bring its own, and a real qcluster the tests start inherits these.
+os.environ.setdefault("DJANGO_SECRET_KEY", "tests-only-secret-key-not-for-any-deployment")
+os.environ.setdefault("FIELD_ENCRYPTION_KEY", "kkNzKcjfNr-ZLA_Yky64jVsaoGg_Vsw1-v7HE768uM4=")
+
+from example_project.settings import *  # noqa: E402, F403
+from example_project.settings import Q_CLUSTER  # noqa: E402
 
 Q_CLUSTER = {**Q_CLUSTER, "sync": True}  # django-q2 reads this once, at import
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -4,9 +4,11 @@ integration). See qbo_sync/adapters.py for the contract."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -237,32 +239,85 @@ class RefundAdapter(adapters.RefundAdapter):
 # Host hooks ----------------------------------------------------------------
 
 
-def workspace_for_request(request: Any) -> str:
-    """The workspace a request acts on.
+#: Where a user picks the workspace the session acts on (``billing.views``).
+SWITCH_PATH = "/workspace/"
+_SLUG = re.compile(r"[-a-zA-Z0-9_]{1,100}")
 
-    ``?workspace=<slug>`` (remembered in the session) picks one the user belongs to;
-    otherwise the first workspace where the user is admin or manager; else "default".
+
+def workspace_for_request(request: Any) -> str:
+    """The workspace a request acts on: always one the user belongs to.
+
+    1. ``?workspace=<slug>``, for this request only (links to a workspace's screen);
+       a GET never changes what the session acts on;
+    2. else the workspace chosen with an explicit switch (POST ``/workspace/``,
+       :func:`switch_workspace`), kept in the session;
+    3. else the first workspace where the user is admin or manager, else the first
+       they belong to.
+
+    A workspace the user does not belong to, asked for or remembered from before they
+    left it, is refused with ``PermissionDenied`` and a message: never swapped for
+    another workspace. Superusers may use any existing workspace.
     """
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return DEFAULT_WORKSPACE
-    session = getattr(request, "session", None)
+        raise PermissionDenied("Sign in to act on a workspace.")
     query = getattr(request, "GET", None) or {}
     requested = query.get("workspace")
-    if requested and _may_use(user, requested):
-        if session is not None:
-            session[SESSION_KEY] = requested
+    if requested is not None:
+        if not _may_use(user, requested):
+            raise PermissionDenied(_not_yours(requested))
         return requested
+    session = getattr(request, "session", None)
     remembered = session.get(SESSION_KEY) if session is not None else None
-    if remembered and _may_use(user, remembered):
+    if remembered:
+        if not _may_use(user, remembered):
+            raise PermissionDenied(
+                f"{_not_yours(remembered)} It was this session's workspace; choose another "
+                f"at {SWITCH_PATH} (or sign out and in again).")
         return remembered
-    slug = (
-        Membership.objects.filter(user=user, role__in=Membership.MANAGING_ROLES)
-        .order_by("workspace_id")
-        .values_list("workspace__slug", flat=True)
-        .first()
-    )
-    return slug or DEFAULT_WORKSPACE
+    return _own_workspace(user)
+
+
+def switch_workspace(request: Any, slug: str) -> str:
+    """The explicit switch: from now on ``request.session`` acts on ``slug``, which the
+    user must belong to (``PermissionDenied`` otherwise; the session is left as it was).
+    Called by the POST view only."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        raise PermissionDenied("Sign in to choose a workspace.")
+    if not _may_use(user, slug):
+        raise PermissionDenied(_not_yours(slug))
+    request.session[SESSION_KEY] = slug
+    return slug
+
+
+def workspaces_of(user: Any) -> list[Workspace]:
+    """The workspaces ``user`` may act on (every one, for superusers)."""
+    if user.is_superuser:
+        return list(Workspace.objects.order_by("name"))
+    return list(Workspace.objects.filter(memberships__user=user).order_by("name"))
+
+
+def _own_workspace(user: Any) -> str:
+    """The user's first managed workspace, else the first they belong to."""
+    memberships = Membership.objects.filter(user=user).order_by("workspace_id")
+    slug = (memberships.filter(role__in=Membership.MANAGING_ROLES)
+            .values_list("workspace__slug", flat=True).first()
+            or memberships.values_list("workspace__slug", flat=True).first())
+    if slug:
+        return slug
+    if user.is_superuser:
+        if Workspace.objects.filter(slug=DEFAULT_WORKSPACE).exists():
+            return DEFAULT_WORKSPACE
+        return (Workspace.objects.order_by("pk").values_list("slug", flat=True).first()
+                or DEFAULT_WORKSPACE)
+    raise PermissionDenied(
+        "You are not a member of any workspace: ask a workspace admin to add you.")
+
+
+def _not_yours(slug: str) -> str:
+    return (f"You are not a member of workspace {str(slug)[:100]!r} (or it does not "
+            "exist), so this request was not carried out in any workspace.")
 
 
 def can_manage_integration(user: Any, workspace: str) -> bool:
@@ -276,7 +331,11 @@ def can_manage_integration(user: Any, workspace: str) -> bool:
     ).exists()
 
 
-def _may_use(user: Any, slug: str) -> bool:
+def _may_use(user: Any, slug: Any) -> bool:
+    # A value no slug can be (NUL, too long, not text) is refused before any query:
+    # PostgreSQL cannot even compare text holding NUL.
+    if not isinstance(slug, str) or not _SLUG.fullmatch(slug):
+        return False
     if user.is_superuser:
         return Workspace.objects.filter(slug=slug).exists()
     return Membership.objects.filter(user=user, workspace__slug=slug).exists()

@@ -193,7 +193,10 @@ def test_error_status_shows_reason_and_reconnect(admin: Any,
 
 
 def test_reconnect_button_runs_the_oauth_flow(admin: Any, qbo_simulator: Any,
-                                              qbo_connection: Connection) -> None:
+                                              qbo_connection: Connection,
+                                              workspace: Any) -> None:
+    # ``workspace``: the host's "default" workspace exists (the example's resolver
+    # refuses one that does not, even for a superuser, rather than falling back).
     Connection.objects.filter(pk=qbo_connection.pk).update(status=Connection.Status.ERROR)
     resp = admin.get("/qbo/connect/?workspace=default")
     assert resp.status_code == 302

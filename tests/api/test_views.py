@@ -170,9 +170,12 @@ def test_member_cannot_pick_a_workspace_to_manage(users: dict, qbo_connection: A
     # The member belongs to "default" but only as member: selecting it does not help.
     resp = api(users["member"]).get(BASE + "status?workspace=default")
     assert resp.status_code == 403
-    # The UK admin asking for the US workspace stays in (and sees only) the UK one.
+    # The UK admin asking for the US workspace is refused, with the reason: never
+    # answered from another workspace (issue 13).
     resp = api(users["uk_admin"]).get(BASE + "status?workspace=default")
-    assert resp.status_code == 200 and resp.json()["workspace"] == "uk"
+    assert resp.status_code == 403
+    assert "not a member of workspace 'default'" in resp.json()["detail"]
+    assert "workspace" not in resp.json()
 
 
 def test_workspace_selection_by_query(users: dict, qbo_connect: Any) -> None:

@@ -1,12 +1,20 @@
 """The host hooks named in settings: which workspace a request acts on, who manages."""
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.backends.db import SessionStore
+from django.core.exceptions import PermissionDenied
+from django.http import QueryDict
 from django.test import RequestFactory
 
 from example_project.billing.models import Membership
-from example_project.billing.qbo import SESSION_KEY, can_manage_integration, workspace_for_request
+from example_project.billing.qbo import (
+    SESSION_KEY,
+    can_manage_integration,
+    switch_workspace,
+    workspace_for_request,
+)
 from qbo_sync.permissions import can_manage, resolve_workspace
 
 
@@ -31,32 +39,76 @@ def test_workspace_is_the_first_managed_one_not_a_member_one(people, uk_workspac
     assert workspace_for_request(request_for(member)) == "uk"
 
 
-def test_query_override_needs_membership_and_is_remembered(people, uk_workspace):
-    admin = people["admin"]
-    assert workspace_for_request(request_for(admin, "?workspace=uk")) == "default"
+def test_query_needs_membership_and_never_falls_back(people, uk_workspace):
+    admin = people["admin"]  # admin of default, not a member of uk
+    with pytest.raises(PermissionDenied, match="not a member of workspace 'uk'"):
+        workspace_for_request(request_for(admin, "?workspace=uk"))
     Membership.objects.create(user=admin, workspace=uk_workspace, role="member")
+    assert workspace_for_request(request_for(admin, "?workspace=uk")) == "uk"
+
+
+def test_a_get_with_workspace_does_not_switch_the_session(people, uk_workspace):
+    admin = people["admin"]
+    Membership.objects.create(user=admin, workspace=uk_workspace, role="manager")
     request = request_for(admin, "?workspace=uk")
     assert workspace_for_request(request) == "uk"
-    assert request.session[SESSION_KEY] == "uk"
+    assert SESSION_KEY not in request.session  # for that request only
+    later = request_for(admin)
+    later.session = request.session
+    assert workspace_for_request(later) == "default"
+
+
+def test_the_explicit_switch_is_remembered(people, uk_workspace):
+    admin = people["admin"]
+    with pytest.raises(PermissionDenied, match="not a member"):
+        switch_workspace(request_for(admin), "uk")
+    Membership.objects.create(user=admin, workspace=uk_workspace, role="manager")
+    request = request_for(admin)
+    assert switch_workspace(request, "uk") == "uk"
     later = request_for(admin)
     later.session = request.session
     assert workspace_for_request(later) == "uk"
+    # ``?workspace=`` still picks another one for one request, without switching.
+    once = request_for(admin, "?workspace=default")
+    once.session = request.session
+    assert workspace_for_request(once) == "default"
+    assert request.session[SESSION_KEY] == "uk"
 
 
-def test_stale_session_choice_is_ignored(people):
+def test_a_stale_session_choice_is_refused_not_replaced(people):
     request = request_for(people["manager"])
-    request.session[SESSION_KEY] = "uk"  # not a member there
-    assert workspace_for_request(request) == "default"
+    request.session[SESSION_KEY] = "uk"  # not a member there (any more)
+    with pytest.raises(PermissionDenied, match="choose another at /workspace/"):
+        workspace_for_request(request)
+    assert request.session[SESSION_KEY] == "uk"  # a GET changes nothing
 
 
 def test_superuser_may_pick_any_existing_workspace(people):
     root = people["root"]
     assert workspace_for_request(request_for(root, "?workspace=uk")) == "uk"
-    assert workspace_for_request(request_for(root, "?workspace=nope")) == "default"
+    with pytest.raises(PermissionDenied):
+        workspace_for_request(request_for(root, "?workspace=nope"))
 
 
-def test_anonymous_gets_default(people):
-    assert workspace_for_request(request_for(AnonymousUser(), "?workspace=uk")) == "default"
+@pytest.mark.parametrize("value", ["", "a\x00b", "x" * 101, "../uk", "uk "])
+def test_a_value_no_slug_can_be_is_refused_before_any_query(people, value,
+                                                           django_assert_num_queries):
+    request = request_for(people["root"])
+    request.GET = QueryDict(mutable=True)
+    request.GET["workspace"] = value
+    with django_assert_num_queries(0), pytest.raises(PermissionDenied):
+        workspace_for_request(request)
+
+
+def test_no_membership_is_refused(people):
+    loner = get_user_model().objects.create_user("loner", password="loner", is_staff=True)
+    with pytest.raises(PermissionDenied, match="not a member of any workspace"):
+        workspace_for_request(request_for(loner))
+
+
+def test_anonymous_is_refused(people):
+    with pytest.raises(PermissionDenied, match="Sign in"):
+        workspace_for_request(request_for(AnonymousUser(), "?workspace=uk"))
 
 
 @pytest.mark.parametrize(("name", "default", "uk"), [
