@@ -17,8 +17,9 @@ import socket
 import time
 from datetime import timedelta
 
+from django.db import InterfaceError, transaction
+from django.db import OperationalError as DatabaseOperationalError
 from django.db import connection as db_connection
-from django.db import transaction
 from django.utils import timezone
 
 from .. import signals
@@ -35,7 +36,22 @@ from .outbox import dispatch_on_commit
 
 logger = logging.getLogger("qbo_sync.engine")
 
-WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
+def worker_id() -> str:
+    """Host and pid of the process running the job, read at claim time: a module constant
+    would name the cluster master that imported the module before forking (issue 16)."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+# Infrastructure failures (database, cache, broker connections) are transient: retried with
+# backoff, never reported as a bug in the sync (issue 16).
+_INFRA_ERRORS: tuple[type[BaseException], ...] = (DatabaseOperationalError, InterfaceError,
+                                                   ConnectionError, TimeoutError)
+try:
+    import redis.exceptions as _redis_exceptions
+except ImportError:  # redis is optional (the default stack has no Redis)
+    pass
+else:
+    _INFRA_ERRORS += (_redis_exceptions.ConnectionError, _redis_exceptions.TimeoutError)
 
 
 HANDLERS: dict[tuple[str, str], Handler] = {**PUSH_HANDLERS, **PULL_HANDLERS}
@@ -69,7 +85,7 @@ def claim(job_id: int) -> SyncJob | None:
         if not (due or abandoned):
             return None
         job.status = SyncJob.Status.RUNNING
-        job.claimed_by = WORKER_ID
+        job.claimed_by = worker_id()
         job.claimed_until = now + lease
         job.attempts += 1
         job.started_at = now
@@ -126,6 +142,11 @@ def execute(job: SyncJob) -> str:
         _wake_if_done(job, defer.waiting_for)
     except QBOSyncError as err:
         _fail(job, attempt, started, err, run)
+    except _INFRA_ERRORS as exc:
+        logger.warning("job %s: infrastructure error %s", job.pk, exc.__class__.__name__)
+        _fail(job, attempt, started,
+              TransientError(f"Infrastructure unavailable: {exc.__class__.__name__}: {exc}"),
+              run)
     except Exception as exc:  # noqa: BLE001 - a bug must not leave the job "running"
         logger.exception("job %s crashed", job.pk)
         err = QBOSyncError(f"Unexpected error: {exc.__class__.__name__}: {exc}",
