@@ -97,6 +97,33 @@ class JSONParser(parsers.JSONParser):
                 from None
 
 
+#: The largest primary key every supported database stores (a signed 64-bit integer).
+MAX_ID = 2**63 - 1
+
+
+class AnyId:
+    """Path converter for object ids: any one segment, checked by :func:`object_id`."""
+
+    regex = "[^/]+"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: object) -> str:
+        return str(value)
+
+
+def object_id(raw: object, what: str) -> int:
+    """``raw`` as a primary key; anything else (text, 0, negative, past 64 bits) is the
+    404 a missing ``what`` would be."""
+    text = str(raw)
+    value = int(text) if text.isascii() and text.isdigit() else 0
+    if not 0 < value <= MAX_ID:
+        raise Problem(status.HTTP_404_NOT_FOUND, f"No {what} {text[:40]!r} in this workspace.",
+                      fix=f"Use the id of a {what} listed by this API.", code="not_found")
+    return value
+
+
 def has_body(request: Request) -> bool:
     """Whether the request came with a body at all (an empty one parses as ``{}``)."""
     try:
@@ -164,6 +191,7 @@ def errors(*codes: int) -> dict[int, OpenApiResponse]:
         403: "Not signed in, or not an admin/manager of the workspace.",
         404: "Not found in this workspace.",
         409: "Not connected / needs reconnect / conflicting state.",
+        415: "The body's Content-Type is not one this endpoint reads; send JSON.",
         502: "QuickBooks answered with an error.",
         503: "QuickBooks could not be reached; try again shortly.",
     }

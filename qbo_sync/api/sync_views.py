@@ -18,9 +18,11 @@ from rest_framework.response import Response
 from ..models import HistoricalRun, SyncJob
 from ..sync import history, outbox
 from . import serializers as s
-from .base import Problem, QBOAPIView, errors, has_body, text_param
+from .base import Problem, QBOAPIView, errors, has_body, object_id, text_param
 
 TAG = ["quickbooks sync"]
+#: The object id in the path, documented as the integer it is.
+PK = [OpenApiParameter("pk", OpenApiTypes.INT, OpenApiParameter.PATH)]
 
 
 class HistoricalSyncView(QBOAPIView):
@@ -28,7 +30,7 @@ class HistoricalSyncView(QBOAPIView):
 
     @extend_schema(tags=TAG, summary="Start a historical sync (queued; dry_run only counts)",
                    request=s.HistoricalSyncRequestSerializer,
-                   responses={202: s.HistoricalRunSerializer, **errors(400, 403, 409)})
+                   responses={202: s.HistoricalRunSerializer, **errors(400, 403, 409, 415)})
     def post(self, request: Request) -> Response:
         if has_body(request) and not request.data and is_form_media_type(
                 request.content_type):
@@ -54,10 +56,12 @@ class HistoricalSyncView(QBOAPIView):
 
 
 class HistoricalRunView(QBOAPIView):
-    @extend_schema(tags=TAG, summary="Progress of a historical sync",
+    @extend_schema(tags=TAG, summary="Progress of a historical sync", parameters=PK,
                    responses={200: s.HistoricalRunSerializer, **errors(403, 404)})
-    def get(self, request: Request, pk: int) -> Response:
-        run = HistoricalRun.objects.filter(pk=pk, connection__workspace=self.workspace).first()
+    def get(self, request: Request, pk: str) -> Response:
+        run_id = object_id(pk, "sync run")
+        run = HistoricalRun.objects.filter(pk=run_id,
+                                           connection__workspace=self.workspace).first()
         if run is None:
             raise Problem(status.HTTP_404_NOT_FOUND, f"No sync run {pk} in this workspace.")
         return Response(s.HistoricalRunSerializer(run).data)
@@ -167,9 +171,9 @@ class SyncLogListView(QBOAPIView):
         return paginator.get_paginated_response(s.SyncJobSerializer(page, many=True).data)
 
 
-def _job(view: QBOAPIView, pk: int) -> SyncJob:
+def _job(view: QBOAPIView, pk: str) -> SyncJob:
     # Another workspace's job is indistinguishable from a missing one (invariant 8).
-    job = SyncJob.objects.filter(pk=pk, workspace=view.workspace).first()
+    job = SyncJob.objects.filter(pk=object_id(pk, "sync job"), workspace=view.workspace).first()
     if job is None:
         raise Problem(status.HTTP_404_NOT_FOUND, f"No sync job {pk} in this workspace.")
     return job
@@ -177,15 +181,17 @@ def _job(view: QBOAPIView, pk: int) -> SyncJob:
 
 class SyncLogDetailView(QBOAPIView):
     @extend_schema(tags=TAG, summary="One sync job with its attempts and masked payloads",
+                   parameters=PK,
                    responses={200: s.SyncJobDetailSerializer, **errors(403, 404)})
-    def get(self, request: Request, pk: int) -> Response:
+    def get(self, request: Request, pk: str) -> Response:
         return Response(s.SyncJobDetailSerializer(_job(self, pk)).data)
 
 
 class SyncLogRetryView(QBOAPIView):
     @extend_schema(tags=TAG, summary="Retry a failed, parked or skipped job now", request=None,
+                   parameters=PK,
                    responses={202: s.SyncJobSerializer, **errors(403, 404, 409)})
-    def post(self, request: Request, pk: int) -> Response:
+    def post(self, request: Request, pk: str) -> Response:
         job = _job(self, pk)
         try:
             job = outbox.retry_job(job, user=request.user)

@@ -1,9 +1,14 @@
 """The QuickBooks REST API a host mounts, e.g.
 ``path("api/integrations/quickbooks/", include("qbo_sync.api.urls"))``."""
 
-from django.urls import path
+from django.urls import path, register_converter
 
 from . import sync_views, views
+from .base import AnyId
+
+# Any path segment reaches the view, so an id that is not a number (or is out of range)
+# is a JSON 404 with a message, not the host's HTML "page not found".
+register_converter(AnyId, "anyid")
 
 app_name = "qbo_sync_api"
 
@@ -22,9 +27,9 @@ urlpatterns = [
          name="sync-contacts"),
     path("sync/invoices", sync_views.HistoricalSyncView.as_view(kind="invoices"),
          name="sync-invoices"),
-    path("sync/runs/<int:pk>", sync_views.HistoricalRunView.as_view(), name="sync-run"),
+    path("sync/runs/<anyid:pk>", sync_views.HistoricalRunView.as_view(), name="sync-run"),
     path("sync-logs", sync_views.SyncLogListView.as_view(), name="sync-logs"),
-    path("sync-logs/<int:pk>", sync_views.SyncLogDetailView.as_view(), name="sync-log"),
-    path("sync-logs/<int:pk>/retry", sync_views.SyncLogRetryView.as_view(),
+    path("sync-logs/<anyid:pk>", sync_views.SyncLogDetailView.as_view(), name="sync-log"),
+    path("sync-logs/<anyid:pk>/retry", sync_views.SyncLogRetryView.as_view(),
          name="sync-log-retry"),
 ]

@@ -53,7 +53,7 @@ class CallbackView(QBOAPIView):
 
     @extend_schema(tags=TAG, summary="Finish connecting (Intuit's callback parameters)",
                    request=s.CallbackSerializer,
-                   responses={200: s.StatusSerializer, **errors(400, 403)})
+                   responses={200: s.StatusSerializer, **errors(400, 403, 415)})
     def post(self, request: Request) -> Response:
         body = s.CallbackSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -92,7 +92,7 @@ class SettingsView(QBOAPIView):
         return Response(self._body())
 
     @extend_schema(tags=TAG, summary="Change sync settings", request=s.SettingsUpdateSerializer,
-                   responses={200: s.SettingsSerializer, **errors(400, 403, 409, 503)})
+                   responses={200: s.SettingsSerializer, **errors(400, 403, 409, 415, 503)})
     def patch(self, request: Request) -> Response:
         body = s.SettingsUpdateSerializer(data=request.data, partial=True)
         body.is_valid(raise_exception=True)
@@ -195,7 +195,7 @@ class ItemMappingsView(_MappingsView):
 
     @extend_schema(tags=TAG, summary="Replace the item mappings (all or nothing)",
                    request=s.MappingsSerializer,
-                   responses={200: s.MappingsResultSerializer, **errors(400, 403, 409, 503)})
+                   responses={200: s.MappingsResultSerializer, **errors(400, 403, 409, 415, 503)})
     def put(self, request: Request) -> Response:
         return super().put(request)
 
@@ -210,6 +210,6 @@ class TaxMappingsView(_MappingsView):
 
     @extend_schema(tags=TAG, summary="Replace the tax mappings (all or nothing)",
                    request=s.MappingsSerializer,
-                   responses={200: s.MappingsResultSerializer, **errors(400, 403, 409, 503)})
+                   responses={200: s.MappingsResultSerializer, **errors(400, 403, 409, 415, 503)})
     def put(self, request: Request) -> Response:
         return super().put(request)
