@@ -84,6 +84,11 @@ def differences(last_written: dict, current: dict, *, customer: bool = False) ->
             note = " (masked)" if (shown_ours, shown_theirs) != (ours, theirs) else ""
             out.append(f"{name}: QuickBooks has {shown_theirs!r}, the app last sent "
                        f"{shown_ours!r}{note}")
+    if not customer and not _sales_lines(last_written) and "TotalAmt" in last_written:
+        # A payment: its amount is the one owned field with no line to carry it.
+        ours, theirs = _norm(last_written["TotalAmt"]), _norm(current.get("TotalAmt"))
+        if ours != theirs:
+            out.append(f"TotalAmt: QuickBooks has {theirs!r}, the app last sent {ours!r}")
     if not customer and "Line" in last_written:
         ours_lines, theirs_lines = _sales_lines(last_written), _sales_lines(current)
         if ours_lines != theirs_lines:

@@ -13,7 +13,7 @@ from ..qbo.wire import quote
 from ..sync import links
 from ..sync.job import JobRun, Skip
 from .context import context, record
-from .write import create_once, reread_or_conflict
+from .write import create_once, is_our_write, reread_or_conflict, settle_found
 
 
 def push_contact(run: JobRun) -> str:
@@ -63,6 +63,9 @@ def sync_customer(run: JobRun, contact: Any, *, currency: str = "",
             return _update_customer(run, link, payload)
         except Skip:
             return link.qbo_id
+    if settle_found(run, link, "Customer", payload, obj,
+                    lambda: _update_customer(run, link, payload)):
+        return link.qbo_id
     links.record_write(link, obj, payload)
     record(run, payload, obj)
     return link.qbo_id
@@ -105,7 +108,12 @@ def _update_customer(run: JobRun, link: EntityLink, payload: dict) -> str:
         except StaleObjectError:
             if attempt == 2:
                 raise
-            reread_or_conflict(run, link, "Customer", customer=True)
+            current = run.client.read("Customer", link.qbo_id)
+            if is_our_write(payload, current, customer=True):
+                # A lost answer to our own update, not an accountant's edit (issue 16).
+                obj = current
+                break
+            reread_or_conflict(run, link, "Customer", customer=True, current=current)
     links.record_write(link, obj, payload)
     record(run, body, obj)
     return link.qbo_id

@@ -25,7 +25,7 @@ from ..sync.job import Defer, JobRun, Skip
 from .context import context, marker, record, with_marker
 from .customers import push_contact, sync_customer
 from .totals import settle_totals, unpushed_payments
-from .write import create_once, find_by_marker, update_transaction
+from .write import create_once, find_by_marker, settle_found, update_transaction
 
 __all__ = ["HANDLERS", "create_once", "push_contact", "push_credit_memo", "push_invoice",
            "push_payment", "push_refund", "sync_customer"]
@@ -60,6 +60,9 @@ def _create(run: JobRun, link: EntityLink, entity: str, payload: dict, customer_
     record(run, payload)
     probe = _probe_by_customer(run, entity, customer_id, payload, marker(kind, key))
     obj = create_once(run, link, entity, payload, probe)
+    if settle_found(run, link, entity, payload, obj,
+                    lambda: update_transaction(run, link, entity, payload)):
+        return link.qbo_id
     links.record_write(link, obj, payload)
     record(run, payload, obj)
     return link.qbo_id

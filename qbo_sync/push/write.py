@@ -81,6 +81,24 @@ def _release(link: EntityLink, *, ambiguous: bool) -> None:
         EntityLink.objects.filter(pk=link.pk, qbo_id="").update(qbo_status=LinkStatus.NEW)
 
 
+def settle_found(run: JobRun, link: EntityLink, entity: str, payload: dict,
+                 obj: dict, update: Callable[[], str]) -> bool:
+    """After a create, make the link say what QuickBooks holds (issue 16, defect 2).
+
+    A probe or a ``requestid`` replay returns the record an earlier attempt made, which
+    may hold older data than ``payload`` (the host edited it while the outcome was
+    unknown). Then the link stores QBO's record, not our hopes, and ``update`` sends
+    the difference in the same job. Returns whether an update was needed."""
+    diff = differences(links.stored_payload(payload), obj, customer=entity == "Customer")
+    if not diff:
+        return False
+    links.record_found(link, obj, payload)
+    run.note(f"QuickBooks held an older version of the {entity} from an earlier attempt ("
+             + "; ".join(diff) + "); sent the app's current data as an update.")
+    update()
+    return True
+
+
 def find_by_marker(run: JobRun, entity: str, where: str, mark: str) -> dict | None:
     for row in run.client.query_all(entity, where=where):
         if mark in (row.get("PrivateNote") or ""):
@@ -126,6 +144,13 @@ def update_transaction(run: JobRun, link: EntityLink, entity: str, payload: dict
             if attempt == 2:
                 raise
             current = run.client.read(entity, link.qbo_id)
+            if is_our_write(payload, current):
+                # Our previous attempt's answer was lost: QBO holds what we send now
+                # (issue 16, defect 7), so this is no accountant's edit.
+                obj = current
+                run.note(f"QuickBooks already held this version of the {entity} (an "
+                         "earlier attempt's answer was lost); recorded it.")
+                break
             run.note(f"QuickBooks had a newer version of the {entity}; re-read it and "
                      "retried once.")
     links.record_write(link, obj, payload)
@@ -133,11 +158,18 @@ def update_transaction(run: JobRun, link: EntityLink, entity: str, payload: dict
     return link.qbo_id
 
 
+def is_our_write(payload: dict, current: dict, *, customer: bool = False) -> bool:
+    """Whether QBO's record already equals ``payload`` in every field we own."""
+    return not differences(links.stored_payload(payload), current, customer=customer)
+
+
 def reread_or_conflict(run: JobRun, link: EntityLink, entity: str, *,
-                       customer: bool = False) -> dict[str, Any]:
-    """After 5010: re-read; if only fields we don't own changed, take the new
-    SyncToken; otherwise stop with what differs."""
-    current = run.client.read(entity, link.qbo_id)
+                       customer: bool = False,
+                       current: dict[str, Any] | None = None) -> dict[str, Any]:
+    """After 5010: re-read (unless ``current`` is that read); if only fields we don't
+    own changed, take the new SyncToken; otherwise stop with what differs."""
+    if current is None:
+        current = run.client.read(entity, link.qbo_id)
     diff = differences(link.last_payload, current, customer=customer)
     if diff:
         raise conflict(entity, diff)

@@ -93,6 +93,15 @@ def record_write(link: EntityLink, obj: dict, payload: dict, *,
     link.save()
 
 
+def record_found(link: EntityLink, obj: dict, payload: dict) -> None:
+    """Link a record QBO already held (found by a probe or replayed), storing that
+    record as the last write, so the next compare is against what QBO holds. The hash
+    is cleared: the host's data has not been written yet."""
+    record_write(link, obj, {k: obj[k] for k in payload if k in obj})
+    link.content_hash = ""
+    link.save(update_fields=["content_hash", "updated_at"])
+
+
 # What was written, masked --------------------------------------------------------------
 
 
