@@ -105,6 +105,8 @@ def push_invoice(run: JobRun) -> str | None:
 def _void_invoice(run: JobRun, link: EntityLink | None) -> str | None:
     """Void, never delete: the invoice stays in QBO with zero amounts (§5.2)."""
     run.job.action = JobAction.VOID
+    if link is not None and links.was_ambiguous(link):
+        _settle_create_before_void(run, link)
     if link is None or not link.qbo_id:
         raise Skip("The invoice never reached QuickBooks; nothing to void.")
     if link.qbo_status == LinkStatus.VOID:
@@ -121,6 +123,28 @@ def _void_invoice(run: JobRun, link: EntityLink | None) -> str | None:
     link.save(update_fields=["sync_token", "qbo_status", "updated_at"])
     record(run, {"Id": link.qbo_id, "operation": "void"}, obj)
     return link.qbo_id
+
+
+def _settle_create_before_void(run: JobRun, link: EntityLink) -> None:
+    """A void meets a create whose outcome is unknown (issue 16, defect 3): wait for a
+    worker still creating it; otherwise look in QBO, and void what the create made."""
+    if links.create_in_flight(link):
+        raise Defer("The invoice is being created in QuickBooks right now; it is voided "
+                    "once that finishes.")
+    inv, adapter = run.obj, run.adapter
+    data = adapter.to_data(inv)
+    contact_link = links.find_link(run.connection, adapter.contact_of(inv))
+    customer_id = contact_link.qbo_id if contact_link else ""
+    payload = with_marker(mapping.invoice_payload(data, context(run), customer_id=customer_id),
+                          "invoice", data.key)
+    found = _probe_by_customer(run, "Invoice", customer_id, payload,
+                               marker("invoice", data.key))()
+    if found is None:
+        links.forget_create(link)
+        return
+    run.note(f"An earlier attempt had created Invoice {found['Id']} in QuickBooks; "
+             "linked it so it can be voided.")
+    links.record_found(link, found, payload)
 
 
 def _void_with(run: JobRun, link: EntityLink, token: str) -> dict:

@@ -59,12 +59,27 @@ def start_create(link: EntityLink) -> bool:
     next attempt knows to look in QBO before creating again (docs/architecture.md, invariant 2).
     Returns False when someone else holds a fresh mark.
     """
-    lease = timezone.now() - timedelta(seconds=int(app_settings.JOB_LEASE_SECONDS))
     taken = EntityLink.objects.filter(pk=link.pk, qbo_id="").filter(
-        ~Q(qbo_status=CREATING) | Q(updated_at__lt=lease)
+        ~Q(qbo_status=CREATING) | Q(updated_at__lt=_lease_start())
     ).update(qbo_status=CREATING, updated_at=timezone.now())
     link.refresh_from_db()
     return bool(taken)
+
+
+def _lease_start() -> Any:
+    return timezone.now() - timedelta(seconds=int(app_settings.JOB_LEASE_SECONDS))
+
+
+def create_in_flight(link: EntityLink) -> bool:
+    """Another worker holds a fresh "creating" mark: its create may be on the wire."""
+    return (link.qbo_status == CREATING and not link.qbo_id
+            and link.updated_at >= _lease_start())
+
+
+def forget_create(link: EntityLink) -> None:
+    """The probe found nothing for an ambiguous create: it never reached QBO."""
+    EntityLink.objects.filter(pk=link.pk, qbo_id="").update(qbo_status=LinkStatus.NEW)
+    link.refresh_from_db()
 
 
 def was_ambiguous(link: EntityLink) -> bool:

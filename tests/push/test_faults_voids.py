@@ -1,0 +1,63 @@
+"""Voids never skip a create that reached QuickBooks (issue 16, defect 3)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from qbo_sync.models import EntityLink, LinkStatus
+
+from .conftest import job_for, qbo, run_due, send_invoice
+
+
+def _unknown_create(sim, contact):
+    """An invoice whose create committed in QBO but whose answer was lost."""
+    assert job_for(contact).status == "succeeded"
+    sim.inject("drop", method="POST", path="/invoice$", after_execute=True)
+    invoice = send_invoice(contact)
+    assert job_for(invoice).status == "pending"
+    link = EntityLink.objects.get(qbo_type="Invoice")
+    assert (link.qbo_status, link.qbo_id) == ("creating", "")
+    return invoice
+
+
+def test_void_during_unknown_create_voids_what_qbo_made(qbo_simulator, connected, contact):
+    invoice = _unknown_create(qbo_simulator, contact)
+    invoice.void()
+    assert run_due(job_for(invoice)) == "succeeded", job_for(invoice).error_message
+    [qinv] = qbo(qbo_simulator, "Invoice")
+    assert qinv["TotalAmt"] == 0
+    assert qinv["PrivateNote"].startswith("Voided")
+    link = EntityLink.objects.get(qbo_type="Invoice")
+    assert (link.qbo_status, link.qbo_id) == ("void", qinv["Id"])
+
+
+def test_void_waits_while_another_worker_is_creating(qbo_simulator, connected, contact):
+    invoice = _unknown_create(qbo_simulator, contact)
+    # Another worker has just taken the create mark (its call is on the wire).
+    EntityLink.objects.filter(qbo_type="Invoice").update(updated_at=timezone.now())
+    invoice.void()
+    job = job_for(invoice)
+    assert run_due(job) == "pending"
+    job.refresh_from_db()
+    assert "being created in QuickBooks right now" in job.error_message
+    assert qbo(qbo_simulator, "Invoice")[0]["TotalAmt"] != 0  # not voided yet
+    # Its lease runs out (the worker died): the void resolves the create and voids it.
+    EntityLink.objects.filter(qbo_type="Invoice").update(
+        updated_at=timezone.now() - timedelta(days=1))
+    assert run_due(job) == "succeeded"
+    assert qbo(qbo_simulator, "Invoice")[0]["TotalAmt"] == 0
+
+
+def test_void_of_a_create_that_never_reached_qbo_is_skipped(qbo_simulator, connected,
+                                                            contact):
+    assert job_for(contact).status == "succeeded"
+    qbo_simulator.inject("timeout", method="POST", path="/invoice$")  # before executing
+    invoice = send_invoice(contact)
+    assert job_for(invoice).status == "pending"
+    invoice.void()
+    job = job_for(invoice)
+    assert run_due(job) == "skipped"
+    assert qbo(qbo_simulator, "Invoice") == []
+    assert EntityLink.objects.get(qbo_type="Invoice").qbo_status == LinkStatus.NEW
