@@ -9,19 +9,22 @@ payment waits for, or pushes, its invoice). Creates go through :func:`create_onc
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
+from django.db.models import F
 from django.utils import timezone
 
 from .. import mapping, signals
 from ..adapters import get_adapter
+from ..conf import app_settings
 from ..exceptions import QBOValidationError, StaleObjectError
 from ..mapping.text import raise_if_any
 from ..models import EntityLink, JobAction, LinkStatus, SyncJob
 from ..qbo.wire import quote, request_id
 from ..sync import links
-from ..sync.job import Defer, JobRun, Skip
+from ..sync.job import Defer, JobRun, Skip, worker_id
 from .context import context, marker, record, with_marker
 from .customers import push_contact, sync_customer
 from .totals import settle_totals, unpushed_payments
@@ -158,29 +161,56 @@ def _dependency(run: JobRun, kind: str, obj: Any, fn: Callable[[Any], str]) -> s
     existing = links.find_link(run.connection, obj)
     if existing and existing.qbo_id and kind == "contact":
         return fn(obj)  # cheap: the link answers without a call
-    ct = ContentType.objects.get_for_model(type(obj))
-    job = SyncJob.objects.create(
-        connection=run.connection, workspace=run.job.workspace, content_type=ct,
-        object_id=str(obj.pk), entity=kind, action=JobAction.CREATE, status=SyncJob.Status.RUNNING,
-        attempts=1, started_at=timezone.now(), error_message=f"Needed by job {run.job.pk}.",
-    )
+    job, before = _dependency_row(run, kind, obj)
     try:
         qbo_id = fn(obj)
     except (Defer, Skip):
-        job.delete()  # nothing happened: the waiting job says why
+        # Nothing happened: the waiting job says why; a reused row goes back as it was.
+        if before is None:
+            job.delete()
+        else:
+            SyncJob.objects.filter(pk=job.pk).update(**before)
         raise
     except Exception as err:
         job.status = SyncJob.Status.FAILED
         job.error = err.as_dict() if hasattr(err, "as_dict") else {"message": str(err)}
         fix = getattr(err, "fix", "")
         job.error_message = f"Needed by job {run.job.pk}: {err}" + (f" — {fix}" if fix else "")
-        job.finished_at = timezone.now()
+        job.finished_at, job.claimed_until = timezone.now(), None
         job.save()
         raise
     job.status, job.qbo_id, job.finished_at = SyncJob.Status.SUCCEEDED, qbo_id, timezone.now()
+    job.claimed_until = None
     job.save()
     run.note(f"Pushed the {kind} first (job {job.pk}).")
     return qbo_id
+
+
+def _dependency_row(run: JobRun, kind: str, obj: Any) -> tuple[SyncJob, dict | None]:
+    """The dependency's Sync Health row, leased like any running job so the sweeper
+    re-runs it if this worker dies (issue 16, defect 6). A failed row for the same
+    object is taken up again rather than left failed beside a later success."""
+    ct = ContentType.objects.get_for_model(type(obj))
+    now = timezone.now()
+    fields = {
+        "status": SyncJob.Status.RUNNING, "started_at": now, "finished_at": None,
+        "claimed_by": worker_id(),
+        "claimed_until": now + timedelta(seconds=int(app_settings.JOB_LEASE_SECONDS)),
+        "error_message": f"Needed by job {run.job.pk}.", "error": {},
+    }
+    failed = SyncJob.objects.filter(
+        connection=run.connection, content_type=ct, object_id=str(obj.pk), entity=kind,
+        status=SyncJob.Status.FAILED,
+    ).order_by("-pk").first()
+    if failed is not None:
+        before = {name: getattr(failed, name) for name in [*fields, "attempts"]}
+        SyncJob.objects.filter(pk=failed.pk).update(attempts=F("attempts") + 1, **fields)
+        failed.refresh_from_db()
+        return failed, before
+    return SyncJob.objects.create(
+        connection=run.connection, workspace=run.job.workspace, content_type=ct,
+        object_id=str(obj.pk), entity=kind, action=JobAction.CREATE, attempts=1, **fields,
+    ), None
 
 
 # Payments -------------------------------------------------------------------------------

@@ -11,9 +11,7 @@ park, resume, retry, sweep) are the outbox's.
 from __future__ import annotations
 
 import logging
-import os
 import random
-import socket
 import time
 from datetime import timedelta
 
@@ -31,16 +29,10 @@ from ..models import SUCCESS_STATUSES, Connection, SyncAttempt, SyncJob
 from ..pull.apply import HANDLERS as PULL_HANDLERS
 from ..push.documents import HANDLERS as PUSH_HANDLERS
 from ..qbo.client import shared_session
-from .job import Defer, Handler, JobRun, Skip
+from .job import Defer, Handler, JobRun, Skip, worker_id
 from .outbox import dispatch_on_commit
 
 logger = logging.getLogger("qbo_sync.engine")
-
-def worker_id() -> str:
-    """Host and pid of the process running the job, read at claim time: a module constant
-    would name the cluster master that imported the module before forking (issue 16)."""
-    return f"{socket.gethostname()}:{os.getpid()}"
-
 
 # Infrastructure failures (database, cache, broker connections) are transient: retried with
 # backoff, never reported as a bug in the sync (issue 16).

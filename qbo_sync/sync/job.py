@@ -3,6 +3,8 @@ engine and the push and pull handlers. Handlers import this module, never the en
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,3 +51,9 @@ class JobRun:
 
 
 Handler = Callable[[JobRun], "str | None"]
+
+
+def worker_id() -> str:
+    """Host and pid of the process running the job, read at claim time: a module constant
+    would name the cluster master that imported the module before forking (issue 16)."""
+    return f"{socket.gethostname()}:{os.getpid()}"

@@ -9,10 +9,10 @@ from django.utils import timezone
 
 from example_project.billing.models import Contact
 from qbo_sync import receivers
-from qbo_sync.models import EntityLink
+from qbo_sync.models import EntityLink, SyncJob
 from qbo_sync.sync import engine, outbox
 
-from .conftest import job_for, jobs, qbo, send_invoice
+from .conftest import job_for, jobs, qbo, run_due, send_invoice
 
 
 def test_invoice_pushes_its_customer_first_as_its_own_row(qbo_simulator, connected,
@@ -115,3 +115,54 @@ def test_a_job_deferring_on_a_job_that_just_finished_is_not_left_waiting(
     pay_job.refresh_from_db()
     assert dispatched == [pay_job.pk]
     assert pay_job.next_attempt_at <= timezone.now()
+
+
+def test_dependency_row_is_leased_and_swept_after_a_kill(qbo_simulator, connected,
+                                                         us_workspace, monkeypatch):
+    """Issue 16, defect 6: a worker killed while pushing a dependency inline leaves a
+    running row with a lease; the sweeper re-runs it once the lease is over."""
+    from qbo_sync.push import documents
+    from qbo_sync.sync.job import worker_id
+
+    with receivers.muted():
+        contact = Contact.objects.create(workspace=us_workspace, display_name="Initech",
+                                         email="ap@initech.example")
+    seen: dict = {}
+
+    def killed(*args, **kwargs):
+        row = job_for(contact)
+        seen.update(status=row.status, by=row.claimed_by, until=row.claimed_until)
+        raise SystemExit("worker killed")
+
+    monkeypatch.setattr(documents, "sync_customer", killed)
+    try:
+        send_invoice(contact)
+    except SystemExit:
+        pass
+    assert seen["status"] == "running" and seen["by"] == worker_id()
+    assert seen["until"] > timezone.now()
+    monkeypatch.undo()
+    dep = job_for(contact)
+    assert dep.status == "running"
+    SyncJob.objects.filter(pk=dep.pk).update(claimed_until=timezone.now() - timedelta(seconds=1))
+    outbox.sweep()  # tasks run inline in the tests: the row is claimed and run
+    dep.refresh_from_db()
+    assert dep.status == "succeeded", dep.error_message
+    assert len(qbo(qbo_simulator, "Customer")) == 1
+
+
+def test_failed_dependency_row_is_taken_up_when_its_parent_retries(qbo_simulator, connected,
+                                                                   us_workspace):
+    """Issue 16, 9.2: no failed row left beside the later success."""
+    with receivers.muted():
+        contact = Contact.objects.create(workspace=us_workspace, display_name="Hooli",
+                                         email="ap@hooli.example")
+    qbo_simulator.inject("error", status=503, method="POST", path="/customer$")
+    invoice = send_invoice(contact)
+    inv_job = job_for(invoice)
+    assert inv_job.status == "pending"  # transient: retried by itself
+    assert job_for(contact).status == "failed"
+    assert run_due(inv_job) == "succeeded"
+    [dep] = jobs(entity="contact")
+    assert (dep.status, dep.attempts) == ("succeeded", 2)
+    assert dep.claimed_until is None
