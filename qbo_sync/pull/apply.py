@@ -31,6 +31,7 @@ from ..qbo.records import (
     parse_qbo_time,
 )
 from ..sync.job import JobRun, Skip
+from ..sync.links import marked_links
 from .plan import PULL_DELETED, PULL_PAID, PULL_PAYMENT, PULL_VOID, slim_invoice, slim_payment
 
 
@@ -115,7 +116,8 @@ def apply_payment(run: JobRun) -> str:
                 from None
         method = _method_name(run, payment)
     if EntityLink.objects.filter(connection=run.connection, qbo_type="Payment",
-                                 qbo_id=job.qbo_id).exists():
+                                 qbo_id=job.qbo_id).exists() or marked_links(
+            run.connection, "Payment", "payment", [{**payment, "Id": job.qbo_id}]):
         raise Skip(f"QuickBooks payment {job.qbo_id} was sent from this app.")
     amount = applied_to(payment, link.qbo_id)
     if amount <= ZERO:

@@ -12,6 +12,7 @@ from ..conf import app_settings
 from ..models import Connection, EntityLink, JobAction, LinkStatus, SyncJob
 from ..qbo.records import applied_to, is_deleted, is_paid, is_void, last_updated
 from ..qbo.wire import json_safe
+from ..sync.links import marked_links
 from .changes import Changes
 
 PULL_PAYMENT = JobAction.PULL_PAYMENT
@@ -84,6 +85,9 @@ def plan(connection: Connection, changes: Changes,
     links = _links(connection, "Invoice", wanted)
     # Payments this app pushed are already in the host: never echo them back (§7.5).
     ours = _links(connection, "Payment", (str(p.get("Id")) for p in payments))
+    # ... and those whose create's answer has not reached the push yet: QBO holds our
+    # marker in their PrivateNote (issue 16, defect 1).
+    ours.update(marked_links(connection, "Payment", "payment", payments))
     names = method_names or {}
 
     planned: list[Planned] = []

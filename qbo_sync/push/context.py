@@ -12,6 +12,7 @@ from ..mapping import MappingContext
 from ..models import Connection
 from ..qbo.wire import json_safe
 from ..sync.job import JobRun
+from ..sync.links import marker
 
 
 def mapping_context(conn: Connection, client: Any) -> MappingContext:
@@ -32,12 +33,6 @@ def mapping_context(conn: Connection, client: Any) -> MappingContext:
         # and the check after the write still reports any difference.
         tax_code_rates(conn.lists_cache or {}),
     )
-
-
-def marker(kind: str, key: str) -> str:
-    """Text written into a record's PrivateNote so we can find it again after an
-    ambiguous create when there is no DocNumber to search by."""
-    return f"[qbo_sync {kind} {key}]"
 
 
 def context(run: JobRun) -> mapping.MappingContext:

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import copy
 import hmac
+import re
+from collections.abc import Iterable
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -115,6 +117,39 @@ def record_found(link: EntityLink, obj: dict, payload: dict) -> None:
     record_write(link, obj, {k: obj[k] for k in payload if k in obj})
     link.content_hash = ""
     link.save(update_fields=["content_hash", "updated_at"])
+
+
+# Our marker: how a record we wrote is known again ------------------------------------
+
+
+def marker(kind: str, key: str) -> str:
+    """Text written into a record's PrivateNote so we can find it again after an
+    ambiguous create, and so a pull knows it for ours (docs/architecture.md, invariant 2)."""
+    return f"[qbo_sync {kind} {key}]"
+
+
+_MARK = re.compile(r"\[qbo_sync (\w+) ([^\]\s]+)\]")
+
+
+def marked_links(conn: Connection, qbo_type: str, kind: str,
+                 records: Iterable[dict]) -> dict[str, EntityLink]:
+    """QBO records carrying our ``kind`` marker for a link of this connection, by their
+    Id: records we wrote, though the create's answer may not have reached us yet."""
+    keys: dict[str, str] = {}
+    for record in records:
+        for found_kind, key in _MARK.findall(str(record.get("PrivateNote") or "")):
+            if found_kind == kind:
+                keys[str(record.get("Id"))] = key
+    if not keys:
+        return {}
+    by_key = {link.object_id: link for link in EntityLink.objects.filter(
+        connection=conn, qbo_type=qbo_type, object_id__in=set(keys.values()))}
+    out = {}
+    for qbo_id, key in keys.items():
+        link = by_key.get(key)
+        if link is not None and link.qbo_id in ("", qbo_id):
+            out[qbo_id] = link
+    return out
 
 
 # What was written, masked --------------------------------------------------------------
