@@ -292,7 +292,12 @@ class MalformedDelivery(ValueError):  # noqa: N818 - named for what arrived
 
 
 class WebhookPullFailed(QBOSyncError):
-    """A verified delivery's pull could not run; the delivery is kept for replay."""
+    """A verified delivery's pull could not run; the delivery is kept and retried."""
+
+
+class WebhookPullBusy(WebhookPullFailed):
+    """Another pull of the company is running: the delivery waits for a later task
+    instead of holding a worker (it is not a failure)."""
 
 
 #: QBO fault codes → exception class (docs/qbo-rules.md §4.2). Codes are matched as

@@ -371,9 +371,15 @@ class WebhookEvent(models.Model):
     processed = models.BooleanField(default=False)
     processed_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
+    #: Failed processing attempts; the sweeper retries with backoff until processed.
+    attempts = models.PositiveIntegerField(default=0)
+    #: When a failed or postponed delivery is due again (None: as soon as stored).
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-received_at"]
+        indexes = [models.Index(fields=["processed", "next_attempt_at"],
+                                name="qbo_sync_webhook_due")]
 
     def __str__(self) -> str:
         return f"webhook {self.pk} at {self.received_at:%Y-%m-%d %H:%M:%S}"

@@ -16,8 +16,9 @@ def run_job(job_id: int) -> str:
 
 
 def sweep() -> int:
-    """Dispatch jobs that are due or whose worker died. Scheduled every minute."""
-    return outbox.sweep()
+    """Dispatch jobs that are due or whose worker died, and queue webhook deliveries
+    due again or stranded. Scheduled every SWEEP_INTERVAL_MINUTES."""
+    return outbox.sweep() + webhooks.sweep_deliveries()
 
 
 def pull_connection(connection_id: int) -> dict[str, Any]:

@@ -33,11 +33,11 @@ class WebhookEventAdmin(CheckedQueryAdmin):
     superusers see them."""
 
     list_display = ["id", "received_at", "verified", "envelope", "realms", "processed",
-                    "processed_at", "error"]
+                    "processed_at", "attempts", "next_attempt_at", "error"]
     list_filter = ["verified", "processed", "envelope", "received_at"]
     search_fields = ["body", "error"]
     fields = ["received_at", "verified", "envelope", "realms", "processed", "processed_at",
-              "error", "headers_pretty", "body_pretty"]
+              "attempts", "next_attempt_at", "error", "headers_pretty", "body_pretty"]
     readonly_fields = fields
     actions = ["replay"]
 

@@ -8,6 +8,7 @@ Invoice together, whatever the number of open invoices.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -55,20 +56,22 @@ def window_start(cursor: datetime | None, connected_at: datetime | None,
     return start - OVERLAP
 
 
-def fetch_changes(client: QBOClient, since: datetime, now: datetime) -> Changes:
-    """Changed Payments and Invoices since ``since``."""
+def fetch_changes(client: QBOClient, since: datetime, now: datetime,
+                  renew: Callable[[], object] = lambda: None) -> Changes:
+    """Changed Payments and Invoices since ``since``; ``renew`` is called before each
+    further call (it keeps the pull lock's lease, :mod:`.lock`)."""
     if now - since > CDC_WINDOW - CDC_MARGIN:
         # CDC refuses a changedSince older than 30 days (§6): page queries instead.
-        return _by_query(client, since)
+        return _by_query(client, since, renew)
     try:
-        return _by_cdc(client, since)
+        return _by_cdc(client, since, renew)
     except QBOValidationError as err:
         # The server's clock or rules disagree with ours about the window.
         logger.warning("CDC refused changedSince=%s (%s); falling back to queries", since, err)
-        return _by_query(client, since)
+        return _by_query(client, since, renew)
 
 
-def _by_cdc(client: QBOClient, since: datetime) -> Changes:
+def _by_cdc(client: QBOClient, since: datetime, renew: Callable[[], object]) -> Changes:
     answer = client.cdc(list(ENTITIES), since)
     changes = Changes(since=since, mode="cdc",
                       objects={e: list(answer.get(e, [])) for e in ENTITIES})
@@ -78,14 +81,16 @@ def _by_cdc(client: QBOClient, since: datetime) -> Changes:
     # page forward by LastUpdatedTime (§6: there is no STARTPOSITION for CDC).
     changes.capped = True
     for entity in ENTITIES:
-        changes.objects[entity] = _cdc_pages(client, entity, since)
+        changes.objects[entity] = _cdc_pages(client, entity, since, renew)
     return changes
 
 
-def _cdc_pages(client: QBOClient, entity: str, since: datetime) -> list[dict]:
+def _cdc_pages(client: QBOClient, entity: str, since: datetime,
+               renew: Callable[[], object]) -> list[dict]:
     found: dict[str, dict] = {}  # by Id; a later version replaces an earlier one
     start = since
     while True:
+        renew()
         page = client.cdc([entity], start).get(entity, [])
         for obj in page:
             found[str(obj.get("Id"))] = obj
@@ -101,11 +106,14 @@ def _cdc_pages(client: QBOClient, entity: str, since: datetime) -> list[dict]:
     return list(found.values())
 
 
-def _by_query(client: QBOClient, since: datetime) -> Changes:
+def _by_query(client: QBOClient, since: datetime, renew: Callable[[], object]) -> Changes:
     # Deletions are invisible to queries (§6): a realm not pulled for 30 days can miss an
     # invoice deleted in QBO meanwhile. Webhooks still report Delete operations.
-    return Changes(since=since, mode="query",
-                   objects={e: _query_entity(client, e, since) for e in ENTITIES})
+    objects = {}
+    for entity in ENTITIES:
+        renew()
+        objects[entity] = _query_entity(client, entity, since)
+    return Changes(since=since, mode="query", objects=objects)
 
 
 def _query_entity(client: QBOClient, entity: str, since: datetime) -> list[dict]:

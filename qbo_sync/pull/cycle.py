@@ -30,7 +30,7 @@ from ..models import Connection, SyncJob
 from ..sync.engine import run_job
 from ..sync.queue import queue_task
 from .changes import fetch_changes, window_start
-from .lock import realm_lock
+from .lock import RealmLock, realm_lock
 from .plan import needs_method_names, new_jobs, plan
 
 logger = logging.getLogger("qbo_sync.pull")
@@ -50,28 +50,36 @@ def pull_connection(connection_id: int, *, source: str = "schedule",
     summary["workspace"] = conn.workspace
     if not conn.is_connected or not conn.realm_id:
         return {**summary, "skipped": "not connected to QuickBooks"}
-    with realm_lock(conn.realm_id, wait=wait) as held:
-        if not held:
+    with realm_lock(conn.realm_id, wait=wait) as lock:
+        if not lock:
             return {**summary, "busy": True,
                     "skipped": "another pull of this QuickBooks company is running"}
         conn.refresh_from_db()
-        return {**summary, **_cycle(conn)}
+        return {**summary, **_cycle(conn, lock)}
 
 
-def _cycle(conn: Connection) -> dict[str, Any]:
+def _cycle(conn: Connection, lock: RealmLock) -> dict[str, Any]:
     started = timezone.now()
     since = window_start(conn.cdc_cursor, conn.connected_at, started)
     with client_for(conn) as client:
         try:
-            changes = fetch_changes(client, since, started)
+            changes = fetch_changes(client, since, started, renew=lock.renew)
             names = _method_names(client) if needs_method_names(changes) else {}
         except QBOSyncError as err:
             # The cursor stays put, so the next cycle reads this window again.
             logger.warning("pull for %s failed: %s", conn.workspace, err)
             return {"error": str(err), "fix": err.fix, "since": since.isoformat()}
+    if not lock.renew():
+        return _lost(conn, since)
     jobs = new_jobs(conn, plan(conn, changes, names))
-    statuses = [run_job(job.pk) for job in jobs]
-    # Jobs are rows now: a failed one retries from Sync Health, so the window is done.
+    statuses = []
+    for job in jobs:
+        # Every planned job is a row already: stopping here loses none of them.
+        if not lock.renew():
+            return _lost(conn, since)
+        statuses.append(run_job(job.pk))
+    # Every change in the window is a job row now (a failed one retries from Sync
+    # Health, a pending one by itself), so the window is done.
     Connection.objects.filter(pk=conn.pk).update(cdc_cursor=started)
     return {
         "mode": changes.mode,
@@ -85,6 +93,15 @@ def _cycle(conn: Connection) -> dict[str, Any]:
                       for s in statuses),
         "cursor": started.isoformat(),
     }
+
+
+def _lost(conn: Connection, since: Any) -> dict[str, Any]:
+    """The lease ran out (this worker stalled) and another pull took the company over:
+    stop, leaving the cursor, so that pull or the next one reads the window again."""
+    logger.warning("pull for %s lost its lock to another pull; stopped", conn.workspace)
+    return {"error": "Another pull of this QuickBooks company took over a stalled one.",
+            "fix": "Nothing to do: the next pull reads these changes again.",
+            "since": since.isoformat()}
 
 
 def _method_names(client: Any) -> dict[str, str]:

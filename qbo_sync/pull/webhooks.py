@@ -29,7 +29,7 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from ..conf import app_settings
-from ..exceptions import MalformedDelivery, WebhookPullFailed
+from ..exceptions import MalformedDelivery, WebhookPullBusy, WebhookPullFailed
 from ..models import Connection, SeenEvent, WebhookEvent, WebhookRejection
 from ..secrets import Secret
 from ..sync.queue import queue_task
@@ -38,13 +38,18 @@ from .notices import PULLED_ENTITIES, Notice, parse, signature_ok
 
 logger = logging.getLogger("qbo_sync.webhooks")
 
-#: Seconds a webhook's pull waits for a running pull of the same company.
-LOCK_WAIT = 60
+#: A delivery that meets a running pull of its company is tried again this much later
+#: (by the sweeper), rather than holding a worker while it waits.
+BUSY_DELAY = timedelta(seconds=15)
+#: Backoff of a delivery whose processing failed: doubling from the first, up to the cap.
+RETRY_FIRST = timedelta(seconds=30)
+RETRY_CAP = timedelta(minutes=30)
 #: Request headers never stored.
 PRIVATE_HEADERS = {"cookie", "authorization", "proxy-authorization"}
 #: A company's queued mark older than this is taken to be a lost task, and the next
-#: delivery queues another.
-QUEUED_LEASE = timedelta(minutes=10)
+#: delivery (or the sweeper) queues another; a delivery stored this long ago and never
+#: processed is stranded, and the sweeper queues its company.
+QUEUED_LEASE = timedelta(minutes=2)
 #: Pending deliveries one task processes; more are left to the next task it queues.
 REALM_BATCH = 200
 
@@ -189,7 +194,8 @@ def process_realm(realm_id: str) -> dict[str, Any]:
     The company's queued mark is dropped first, so a delivery stored from then on
     queues the next task (at most one waits while this one runs). Events already seen
     are skipped (§7.5 deduplication). On failure the deliveries keep ``processed=False``
-    and the error, and no key is recorded, so a replay processes them again.
+    and the error, and no key is recorded; the sweeper tries them again with backoff
+    (a replay does so at once). Behind a running pull they are postponed, not failed.
     """
     _release(realm_id)
     events, more = _pending(realm_id)
@@ -210,22 +216,46 @@ def process_realm(realm_id: str) -> dict[str, Any]:
             [SeenEvent(key=n.key, realm_id=n.realm_id, webhook=owner[n.key]) for n in fresh],
             ignore_conflicts=True,
         )
-    except Exception as exc:  # noqa: BLE001 - kept on the rows for Sync Health and replay
+    except WebhookPullBusy as exc:
+        _postpone(events)
+        return {**result, "busy": str(exc)}
+    except Exception as exc:  # noqa: BLE001 - kept on the rows, retried with backoff
         logger.warning("webhooks for realm %s failed: %s", realm_id, exc)
-        error = str(exc) if isinstance(exc, WebhookPullFailed) else (
-            f"{exc.__class__.__name__}: {exc}")
-        WebhookEvent.objects.filter(pk__in=[e.pk for e in events]).update(error=error)
-        return {**result, "error": error}
+        return {**result, "error": _failed(events, exc)}
     result["processed"] = _settle(events)
     if more:
         queue_realms([realm_id])
     return result
 
 
+def _postpone(events: list[WebhookEvent]) -> None:
+    """Another pull holds the company: try these again shortly (not a failure)."""
+    WebhookEvent.objects.filter(pk__in=[e.pk for e in events]).update(
+        next_attempt_at=timezone.now() + BUSY_DELAY)
+
+
+def _failed(events: list[WebhookEvent], exc: Exception) -> str:
+    """Keep the error on the deliveries and schedule their next try (issue 16, defect 8:
+    nothing waits for a person pressing Replay)."""
+    error = str(exc) if isinstance(exc, WebhookPullFailed) else (
+        f"{exc.__class__.__name__}: {exc}")
+    now = timezone.now()
+    for event in events:
+        attempts = event.attempts + 1
+        delay = min(RETRY_FIRST * 2 ** min(attempts - 1, 16), RETRY_CAP)
+        WebhookEvent.objects.filter(pk=event.pk).update(
+            error=error, attempts=attempts, next_attempt_at=now + delay)
+    return error
+
+
+def _due() -> Q:
+    return Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=timezone.now())
+
+
 def _pending(realm_id: str) -> tuple[list[WebhookEvent], bool]:
-    """The company's stored deliveries not processed yet (oldest first, at most
+    """The company's stored deliveries not processed yet and due (oldest first, at most
     :data:`REALM_BATCH`), and whether more are waiting."""
-    rows = WebhookEvent.objects.filter(verified=True, processed=False, error="")
+    rows = WebhookEvent.objects.filter(_due(), verified=True, processed=False)
     if realm_id.isascii() and realm_id.isalnum():  # realm ids are digits
         # Its quoted JSON text narrows the rows on every database (SQLite has no JSON
         # containment); the exact test is done below.
@@ -268,7 +298,7 @@ def process_event(event_id: int, *, force: bool = False) -> dict[str, Any]:
 
     Events already seen are skipped (§7.5 deduplication), unless ``force`` (a replay).
     On failure the delivery keeps ``processed=False`` and the error, and no key is
-    recorded, so a replay processes it again.
+    recorded; the sweeper tries it again with backoff.
     """
     event = WebhookEvent.objects.filter(pk=event_id).first()
     if event is None:
@@ -285,12 +315,12 @@ def process_event(event_id: int, *, force: bool = False) -> dict[str, Any]:
         for realm in sorted({n.realm_id for n in fresh if n.entity in PULLED_ENTITIES}):
             result["pulled"][realm] = _pull_realm(realm)
         _remember(fresh, event)
-    except Exception as exc:  # noqa: BLE001 - kept on the row for Sync Health and replay
+    except WebhookPullBusy as exc:
+        _postpone([event])
+        return {**result, "busy": str(exc)}
+    except Exception as exc:  # noqa: BLE001 - kept on the row, retried with backoff
         logger.warning("webhook %s failed: %s", event_id, exc)
-        known = isinstance(exc, WebhookPullFailed)
-        event.error = str(exc) if known else f"{exc.__class__.__name__}: {exc}"
-        event.save(update_fields=["error"])
-        return {**result, "error": event.error}
+        return {**result, "error": _failed([event], exc)}
     event.processed, event.processed_at, event.error = True, timezone.now(), ""
     event.save(update_fields=["processed", "processed_at", "error"])
     return result
@@ -302,10 +332,10 @@ def _pull_realm(realm_id: str) -> dict[str, Any]:
     ).first()
     if conn is None:
         return {"skipped": "no workspace is connected to this QuickBooks company"}
-    summary = pull_connection(conn.pk, source="webhook", wait=LOCK_WAIT)
+    summary = pull_connection(conn.pk, source="webhook")
     if summary.get("busy"):
-        raise WebhookPullFailed("A pull of this QuickBooks company kept running; replay this "
-                          "delivery, or wait for the next scheduled catch-up.")
+        raise WebhookPullBusy("A pull of this QuickBooks company is running; the delivery "
+                              "is processed again shortly.")
     if summary.get("error"):
         raise WebhookPullFailed(f"{summary['error']} — {summary.get('fix') or ''}".rstrip(" —"))
     return summary
@@ -336,7 +366,23 @@ def replay_event(event_id: int) -> WebhookEvent:
     if not event.verified:
         raise ValueError("This delivery failed the signature check and is never processed; "
                          "check QBO_SYNC['WEBHOOK_VERIFIER_TOKEN'].")
-    event.error = ""
-    event.save(update_fields=["error"])
+    event.error, event.next_attempt_at = "", None
+    event.save(update_fields=["error", "next_attempt_at"])
     transaction.on_commit(lambda: dispatch(event.pk, force=True))
     return event
+
+
+def sweep_deliveries(limit: int = 1000) -> int:
+    """Queue processing for every company with deliveries due again (failed, or
+    postponed behind a running pull) or stranded (stored longer than
+    :data:`QUEUED_LEASE` ago and never processed: their task was lost). Runs with the
+    job sweeper; returns how many companies were queued."""
+    stranded = timezone.now() - QUEUED_LEASE
+    rows = WebhookEvent.objects.filter(verified=True, processed=False).filter(
+        Q(next_attempt_at__lte=timezone.now())
+        | Q(next_attempt_at__isnull=True, received_at__lt=stranded))
+    realms: set[str] = set()
+    for ids in rows.order_by("pk").values_list("realm_ids", flat=True)[:limit]:
+        realms.update(str(r) for r in ids or [])
+    queue_realms(sorted(realms))
+    return len(realms)
