@@ -2,7 +2,9 @@
 
 A rule matches requests by method, path regex, entity (first segment after
 ``/v3/company/{realm}/``), realm and ``operation`` query parameter, and fires for the
-next ``times`` matching calls (``None``: until removed). Kinds:
+next ``times`` matching calls (``None``: until removed), each with ``probability``
+(default 1: every matching call; 0.1 fires on about one in ten, drawn from a generator
+seeded with ``seed`` when given, so a run can be repeated). Kinds:
 
 - ``error``: answer 500 or 503 with a ``SystemFault`` body (docs/qbo-rules.md §4.1: 500 "retry
   once", 502/503/504 "retry with backoff");
@@ -23,6 +25,7 @@ really sees (``requests`` exceptions, or a socket closed without an answer).
 from __future__ import annotations
 
 import itertools
+import random
 import re
 import threading
 from dataclasses import asdict, dataclass, field
@@ -76,6 +79,8 @@ class FaultRule:
     status: int = 503  # for kind="error"
     after_execute: bool = False  # for kind="timeout"
     hang: float = 2.0  # real HTTP server: seconds to hold the socket before closing it
+    probability: float = 1.0  # the share of matching calls it fires on
+    seed: int | None = None  # of the draws, for a repeatable run
     id: int = field(default_factory=lambda: next(_ids))
     hits: int = 0
 
@@ -86,6 +91,13 @@ class FaultRule:
             raise ValueError("An 'error' fault needs a 5xx status, e.g. status=500 or 503.")
         if self.path:
             re.compile(self.path)  # fail at injection time, not on the next request
+        if not 0 <= float(self.probability) <= 1:
+            raise ValueError("A fault's probability is between 0 and 1, e.g. 0.1.")
+        self._draws = random.Random(self.seed)
+
+    def fires(self) -> bool:
+        """Whether this matching call is one the rule fires on."""
+        return self.probability >= 1 or self._draws.random() < self.probability
 
     def matches(self, req: SimRequest, realm: str | None, sub_path: str) -> bool:
         if self.times is not None and self.times <= 0:
@@ -103,7 +115,7 @@ class FaultRule:
         return True
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return asdict(self)  # fields only: the generator is not one
 
 
 class FaultBook:
@@ -122,7 +134,7 @@ class FaultBook:
         """The first rule matching this request, consuming one of its ``times``."""
         with self._lock:
             for rule in self._rules:
-                if rule.matches(req, realm, sub_path):
+                if rule.matches(req, realm, sub_path) and rule.fires():
                     rule.hits += 1
                     if rule.times is not None:
                         rule.times -= 1

@@ -77,6 +77,19 @@ def test_fault_rules_over_http(sim: Simulator, token: str) -> None:
     assert bad.status_code == 400 and "Unknown fault kind" in bad.json()["error"]
 
 
+def test_a_fault_with_a_probability_fires_on_that_share_of_calls(sim: Simulator,
+                                                                 token: str) -> None:
+    rule = ctl(sim, "POST", "/faults", json={"kind": "error", "status": 500, "times": None,
+                                             "probability": 0.25, "seed": 7}).json()
+    statuses = [api(sim, "GET", f"companyinfo/{US_REALM}", token).status_code
+                for _ in range(200)]
+    fired = statuses.count(500)
+    assert 30 <= fired <= 70 and statuses.count(200) == 200 - fired
+    assert ctl(sim, "GET", "/faults").json()[0]["hits"] == fired == rule["hits"] + fired
+    bad = ctl(sim, "POST", "/faults", json={"kind": "error", "probability": 1.5})
+    assert bad.status_code == 400 and "between 0 and 1" in bad.json()["error"]
+
+
 def test_drop_fault_over_a_socket_closes_without_answer(sim: Simulator, token: str) -> None:
     ctl(sim, "POST", "/faults", json={"kind": "drop", "entity": "customer"})
     with pytest.raises(requests.exceptions.ConnectionError):
