@@ -139,6 +139,9 @@ DEFAULTS: dict[str, Any] = {
     # shared cache (Redis…) so it holds across workers.
     "RATE_LIMIT_ENABLED": True,
     "RATE_LIMIT_CACHE": "default",
+    # A ``limits`` storage URI for the sliding-minute budgets ("redis://host:6379/2"); None
+    # uses the Redis of RATE_LIMIT_CACHE when it is one, else memory:// (per process).
+    "RATE_LIMIT_STORAGE": None,
     "RATE_LIMIT_PER_MINUTE": 450,
     "MAX_CONCURRENT": 10,
     # Seconds a call may wait for budget before it backs off as if throttled.

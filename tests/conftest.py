@@ -16,11 +16,14 @@ if TYPE_CHECKING:
 
 @pytest.fixture(autouse=True)
 def _fresh_call_budget():
-    """The per-realm call budget lives in Django's cache; start every test with a full
-    one so calls made by earlier tests in the same minute do not count."""
+    """The per-realm call budget (the minute window and the in-flight slots); start every
+    test with a full one so calls made by earlier tests in the same minute do not count."""
     from django.core.cache import cache
 
+    from qbo_sync.qbo import throttle
+
     cache.clear()
+    throttle.reset()
     yield
 
 

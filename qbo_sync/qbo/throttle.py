@@ -1,13 +1,19 @@
-"""A per-realm call budget shared by every worker that shares Django's cache.
+"""A per-realm call budget shared by every worker that shares its storage.
 
-QBO allows 500 requests a minute and 10 in flight per realm, and 40 batch calls a
-minute (docs/qbo-rules.md §3). We stay under that on our side with fixed one-minute windows
-and an in-flight counter kept in ``caches[QBO_SYNC["RATE_LIMIT_CACHE"]]``. With a
-shared cache (Redis, Memcached, the database cache) the budget holds across all
-workers; with the per-process LocMemCache it holds per process only.
+QBO allows 500 requests in any sliding minute and 10 in flight per realm, and 40 batch
+calls a minute (docs/qbo-rules.md §3). The minute budgets are a moving window from the
+``limits`` library: every call is logged, and a call goes only if fewer than the limit
+were made in the 60 seconds before it, the way QBO counts. Fixed one-minute windows
+would let twice the limit through around a window boundary (issue 16).
 
-When the budget is spent we wait a little, then give up with a local ``Throttled``
-so the job backs off like after a real 429, instead of hammering QBO.
+The window lives in ``QBO_SYNC["RATE_LIMIT_STORAGE"]`` (a ``limits`` storage URI),
+by default the Redis of ``RATE_LIMIT_CACHE`` when that cache is Redis, so the budget
+holds across all workers on every machine, else ``memory://``, which holds per
+process only. The in-flight counter is kept in the Django cache ``RATE_LIMIT_CACHE``.
+
+When the budget is spent a call waits for the moment the oldest logged call leaves
+the window, up to ``RATE_LIMIT_MAX_WAIT`` seconds, then gives up with a local
+``Throttled`` so the job backs off like after a real 429.
 """
 
 from __future__ import annotations
@@ -15,19 +21,46 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 
+from django.conf import settings
 from django.core.cache import caches
+from limits import RateLimitItemPerMinute
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
 
 from ..conf import app_settings
 from ..exceptions import Throttled
 
-WINDOW = 60
 BATCH_PER_MINUTE = 40
-_now = time.time  # wall clock; tests pin it
 
 
 def _cache():
     return caches[app_settings.RATE_LIMIT_CACHE]
+
+
+def storage_uri() -> str:
+    """Where the minute windows live: ``RATE_LIMIT_STORAGE``, else the Redis behind
+    ``RATE_LIMIT_CACHE``, else this process's memory."""
+    if app_settings.RATE_LIMIT_STORAGE:
+        return str(app_settings.RATE_LIMIT_STORAGE)
+    conf = settings.CACHES.get(app_settings.RATE_LIMIT_CACHE, {})
+    location = conf.get("LOCATION") or ""
+    if isinstance(location, (list, tuple)):
+        location = location[0] if location else ""
+    if "redis" in str(conf.get("BACKEND", "")).lower() and str(location).startswith("redis"):
+        return str(location)
+    return "memory://"
+
+
+@lru_cache(maxsize=8)
+def _limiter(uri: str) -> MovingWindowRateLimiter:
+    return MovingWindowRateLimiter(storage_from_string(uri))
+
+
+def reset() -> None:
+    """Forget every logged call (tests start each case with a full budget)."""
+    _limiter(storage_uri()).storage.reset()
 
 
 def _bump(key: str, ttl: int) -> int:
@@ -48,19 +81,19 @@ def _drop(key: str) -> None:
 
 
 def _take_window(realm: str, name: str, limit: int, max_wait: float) -> None:
+    limiter, item = _limiter(storage_uri()), RateLimitItemPerMinute(limit)
     deadline = time.monotonic() + max_wait
-    while True:
-        window = int(_now() // WINDOW)
-        if _bump(f"qbo_sync:rate:{name}:{realm}:{window}", WINDOW * 2) <= limit:
-            return
-        wait = (window + 1) * WINDOW - _now()
+    while not limiter.hit(item, "qbo_sync", name, realm):
+        # The moment the oldest call in the window is a minute old.
+        frees = limiter.get_window_stats(item, "qbo_sync", name, realm).reset_time
+        wait = max(frees - time.time(), 0.01)
         if time.monotonic() + wait > deadline:
             raise Throttled(
                 f"qbo_sync held this call back: the company's budget of {limit} {name} "
                 "calls a minute is spent.",
                 code="3001",
             )
-        time.sleep(max(wait, 0.05))
+        time.sleep(wait)
 
 
 @contextmanager

@@ -15,12 +15,6 @@ def limits(**kw):
     return override_settings(QBO_SYNC={**QBO_SYNC, **kw})
 
 
-@pytest.fixture(autouse=True)
-def same_minute(monkeypatch):
-    """Pin the clock mid-minute so a window boundary cannot fall inside a test."""
-    monkeypatch.setattr(throttle, "_now", lambda: 1_800_000_030.0)
-
-
 def test_minute_budget_is_per_realm_and_then_refuses():
     with limits(RATE_LIMIT_PER_MINUTE=3, RATE_LIMIT_MAX_WAIT=0):
         for _ in range(3):
@@ -74,3 +68,35 @@ def test_disabled_budget_never_refuses():
     with limits(RATE_LIMIT_ENABLED=False, RATE_LIMIT_PER_MINUTE=0):
         with throttle.budget("r1"):
             pass
+
+
+def test_the_minute_is_sliding_like_qbos_not_a_fixed_window(monkeypatch):
+    """Issue 16, 9.3: calls just before a minute boundary still count just after it, so a
+    burst across the boundary cannot pass twice the limit (QBO counts any 60 s)."""
+    clock = [1_800_000_059.0]  # the last second of a clock minute
+    monkeypatch.setattr(time, "time", lambda: clock[0])
+    with limits(RATE_LIMIT_PER_MINUTE=3, RATE_LIMIT_MAX_WAIT=0):
+        for _ in range(3):
+            with throttle.budget("r1"):
+                pass
+        clock[0] += 2  # a new clock minute: a fixed window would start again here
+        with pytest.raises(Throttled):
+            with throttle.budget("r1"):
+                pass
+        clock[0] += 58.5  # now the first three are more than a minute old
+        for _ in range(3):
+            with throttle.budget("r1"):
+                pass
+
+
+def test_the_window_lives_in_the_redis_of_the_cache_when_there_is_one(settings):
+    with limits(RATE_LIMIT_CACHE="default"):
+        settings.CACHES = {"default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:6379/1"}}
+        assert throttle.storage_uri() == "redis://127.0.0.1:6379/1"
+        settings.CACHES = {"default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+        assert throttle.storage_uri() == "memory://"
+    with limits(RATE_LIMIT_STORAGE="redis://127.0.0.1:6379/5"):
+        assert throttle.storage_uri() == "redis://127.0.0.1:6379/5"
