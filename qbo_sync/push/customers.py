@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from django.contrib.contenttypes.models import ContentType
+
 from .. import mapping
 from ..adapters import get_adapter
 from ..exceptions import DuplicateNameError, StaleObjectError
-from ..models import EntityLink
+from ..models import EntityLink, SyncJob
 from ..qbo.wire import quote
 from ..sync import links
 from ..sync.job import JobRun, Skip
@@ -51,6 +53,7 @@ def sync_customer(run: JobRun, contact: Any, *, currency: str = "",
 
     try:
         obj = create_once(run, link, "Customer", payload, probe)
+        _settle_failed_tries(run, contact, obj)
     except DuplicateNameError as err:
         # docs/qbo-rules.md §5.1: on 6240 look the name up and link when it is the same person.
         obj = _link_same_email(run, probe(), data.email)
@@ -89,6 +92,18 @@ def _duplicate_name(err: DuplicateNameError, name: str, email: str) -> Duplicate
              "city) and retry; or, if a vendor or employee has that name, rename one of "
              "them in QuickBooks."),
     )
+
+
+def _settle_failed_tries(run: JobRun, contact: Any, obj: dict) -> None:
+    """The customer is in QBO now: earlier failed tries at pushing it (its own job, or
+    rows of invoices that needed it first) say so instead of staying failed (issue 16)."""
+    ct = ContentType.objects.get_for_model(type(contact))
+    SyncJob.objects.filter(
+        connection=run.connection, content_type=ct, object_id=str(contact.pk),
+        entity="contact", status=SyncJob.Status.FAILED,
+    ).exclude(pk=run.job.pk).update(
+        status=SyncJob.Status.SUCCEEDED, qbo_id=str(obj.get("Id", "")),
+        error_message=f"Pushed to QuickBooks since, by job {run.job.pk}.")
 
 
 def _update_customer(run: JobRun, link: EntityLink, payload: dict) -> str:

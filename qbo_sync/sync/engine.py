@@ -183,11 +183,11 @@ def _wake_waiters(job: SyncJob) -> None:
 def _fail(job: SyncJob, attempt: SyncAttempt, started: float, err: QBOSyncError,
           run: JobRun, retry: bool = True) -> None:
     policy = app_settings.RETRY
-    if isinstance(err, ReconnectRequired):
+    if isinstance(err, ReconnectRequired) and not _grant_alive(job):
         status, next_in = SyncJob.Status.PARKED, None
     elif (
         retry
-        and isinstance(err, TransientError)
+        and isinstance(err, (TransientError, ReconnectRequired))
         and job.attempts <= int(policy["AUTO_RETRIES"])
         and job.attempts < job.max_attempts
     ):
@@ -204,6 +204,15 @@ def _fail(job: SyncJob, attempt: SyncAttempt, started: float, err: QBOSyncError,
         signals.connection_needs_reconnect.send(
             sender=Connection, connection=job.connection, reason=str(err)
         )
+
+
+def _grant_alive(job: SyncJob) -> bool:
+    """Whether the connection still holds a working grant. A refused token on a
+    connection that is still connected (another worker's refresh rotated it, or it
+    expired between the refresh and the resend) is retried, not parked: parked jobs wait
+    for a reconnect nobody needs (issue 16). A lost grant marks the connection first."""
+    return job.connection_id is not None and Connection.objects.filter(
+        pk=job.connection_id, status=Connection.Status.CONNECTED).exists()
 
 
 def backoff(attempts: int, err: QBOSyncError | None = None) -> float:

@@ -166,3 +166,21 @@ def test_failed_dependency_row_is_taken_up_when_its_parent_retries(qbo_simulator
     [dep] = jobs(entity="contact")
     assert (dep.status, dep.attempts) == ("succeeded", 2)
     assert dep.claimed_until is None
+
+
+def test_a_failed_inline_try_is_settled_once_the_contacts_own_job_succeeds(
+        qbo_simulator, connected, us_workspace):
+    """The invoice's inline try fails; the contact's own job then creates it."""
+    with receivers.muted():
+        contact = Contact.objects.create(workspace=us_workspace, display_name="Globex",
+                                         email="ap@globex.example")
+    qbo_simulator.inject("error", status=503, method="POST", path="/customer$")
+    send_invoice(contact)
+    [dep] = jobs(entity="contact")
+    assert dep.status == "failed"
+    own = outbox.enqueue("contact", contact)
+    own.refresh_from_db()
+    assert own.pk != dep.pk and own.status == "succeeded", own.error_message
+    dep.refresh_from_db()
+    assert dep.status == "succeeded" and f"by job {own.pk}" in dep.error_message
+    assert len(qbo(qbo_simulator, "Customer")) == 1

@@ -282,3 +282,19 @@ def test_resume_parked_dispatches(qbo_simulator, connected, contact):
     job.refresh_from_db()
     assert job.status == "succeeded", job.error_message
     assert qbo(qbo_simulator, "Customer")[0]["PrimaryPhone"]["FreeFormNumber"] == "555-0123"
+
+
+def test_a_token_refused_after_refresh_on_a_live_grant_is_retried_not_parked(
+        qbo_simulator, connected, contact):
+    """Issue 16: the token expired again between the refresh and the resend (another
+    worker's refresh, or an expiry). The grant works, so the job retries by itself
+    instead of waiting parked for a reconnect nobody needs."""
+    assert job_for(contact).status == "succeeded"
+    qbo_simulator.inject("expire_tokens", method="POST", path="/invoice$", times=2)
+    invoice = send_invoice(contact)
+    job = job_for(invoice)
+    assert job.status == "pending", job.error_message
+    connected.refresh_from_db()
+    assert connected.is_connected
+    assert run_due(job) == "succeeded"
+    assert len(qbo(qbo_simulator, "Invoice")) == 1
