@@ -127,6 +127,15 @@ class Throttled(TransientError):
     """429 / 3001: QBO's per-realm limit was reached; wait about 60 s (docs/qbo-rules.md §3)."""
 
 
+class BudgetSpent(Throttled):
+    """Our own per-realm budget held the call back before it was sent: nothing failed,
+    so the job is rescheduled for the moment budget frees, without counting a try."""
+
+    def __init__(self, message: str, *, retry_after: float, **kwargs: object) -> None:
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        self.retry_after = retry_after
+
+
 # Stale -----------------------------------------------------------------------
 
 

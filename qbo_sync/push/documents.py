@@ -19,7 +19,7 @@ from django.utils import timezone
 from .. import mapping, signals
 from ..adapters import get_adapter
 from ..conf import app_settings
-from ..exceptions import QBOValidationError, StaleObjectError
+from ..exceptions import BudgetSpent, QBOValidationError, StaleObjectError
 from ..mapping.text import raise_if_any
 from ..models import EntityLink, JobAction, LinkStatus, SyncJob
 from ..qbo.wire import quote, request_id
@@ -164,7 +164,7 @@ def _dependency(run: JobRun, kind: str, obj: Any, fn: Callable[[Any], str]) -> s
     job, before = _dependency_row(run, kind, obj)
     try:
         qbo_id = fn(obj)
-    except (Defer, Skip):
+    except (Defer, Skip, BudgetSpent):
         # Nothing happened: the waiting job says why; a reused row goes back as it was.
         if before is None:
             job.delete()

@@ -12,8 +12,9 @@ holds across all workers on every machine, else ``memory://``, which holds per
 process only. The in-flight counter is kept in the Django cache ``RATE_LIMIT_CACHE``.
 
 When the budget is spent a call waits for the moment the oldest logged call leaves
-the window, up to ``RATE_LIMIT_MAX_WAIT`` seconds, then gives up with a local
-``Throttled`` so the job backs off like after a real 429.
+the window, up to ``RATE_LIMIT_MAX_WAIT`` seconds; past that it raises
+``BudgetSpent`` with that moment, and the engine reschedules the job for it without
+counting a try (nothing was sent).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from ..conf import app_settings
-from ..exceptions import Throttled
+from ..exceptions import BudgetSpent
 
 BATCH_PER_MINUTE = 40
 
@@ -88,10 +89,10 @@ def _take_window(realm: str, name: str, limit: int, max_wait: float) -> None:
         frees = limiter.get_window_stats(item, "qbo_sync", name, realm).reset_time
         wait = max(frees - time.time(), 0.01)
         if time.monotonic() + wait > deadline:
-            raise Throttled(
+            raise BudgetSpent(
                 f"qbo_sync held this call back: the company's budget of {limit} {name} "
                 "calls a minute is spent.",
-                code="3001",
+                code="3001", retry_after=wait,
             )
         time.sleep(wait)
 
@@ -113,10 +114,10 @@ def budget(realm: str, *, batch: bool = False) -> Iterator[None]:
     while _bump(key, ttl) > int(app_settings.MAX_CONCURRENT):
         _drop(key)
         if time.monotonic() > deadline:
-            raise Throttled(
+            raise BudgetSpent(
                 f"qbo_sync held this call back: {app_settings.MAX_CONCURRENT} calls to the "
                 "company are already in flight.",
-                code="3001",
+                code="3001", retry_after=1.0,
             )
         time.sleep(0.05)
     try:

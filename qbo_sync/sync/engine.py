@@ -24,7 +24,13 @@ from .. import signals
 from ..adapters import get_adapter
 from ..conf import app_settings
 from ..connection.clients import client_for
-from ..exceptions import QBOSyncError, ReconnectRequired, Throttled, TransientError
+from ..exceptions import (
+    BudgetSpent,
+    QBOSyncError,
+    ReconnectRequired,
+    Throttled,
+    TransientError,
+)
 from ..models import SUCCESS_STATUSES, Connection, SyncAttempt, SyncJob
 from ..pull.apply import HANDLERS as PULL_HANDLERS
 from ..push.documents import HANDLERS as PUSH_HANDLERS
@@ -132,6 +138,13 @@ def execute(job: SyncJob) -> str:
         _finish(job, None, started, SyncJob.Status.PENDING, message=str(defer), run=run,
                 next_in=defer.seconds)
         _wake_if_done(job, defer.waiting_for)
+    except BudgetSpent as spent:
+        # Held back before sending: not a failed try; due again when budget frees.
+        job.attempts -= 1
+        attempt.delete()
+        job.error = {}
+        _finish(job, None, started, SyncJob.Status.PENDING, message=str(spent), run=run,
+                next_in=spent.retry_after)
     except QBOSyncError as err:
         _fail(job, attempt, started, err, run)
     except _INFRA_ERRORS as exc:

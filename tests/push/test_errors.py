@@ -298,3 +298,33 @@ def test_a_token_refused_after_refresh_on_a_live_grant_is_retried_not_parked(
     assert connected.is_connected
     assert run_due(job) == "succeeded"
     assert len(qbo(qbo_simulator, "Invoice")) == 1
+
+
+def test_a_call_held_back_by_our_budget_reschedules_without_counting_a_try(
+        qbo_simulator, connected, us_workspace):
+    """Nothing was sent, so nothing failed: the job waits for the moment budget frees
+    and its inline dependency leaves no failed row (issue 16)."""
+    from django.utils import timezone
+
+    from qbo_sync import receivers
+    from qbo_sync.qbo import throttle
+
+    with receivers.muted():
+        contact = Contact.objects.create(workspace=us_workspace, display_name="Soylent",
+                                         email="ap@soylent.example")
+    with override_settings(QBO_SYNC={**_settings(), "RATE_LIMIT_PER_MINUTE": 1,
+                                     "RATE_LIMIT_MAX_WAIT": 0}):
+        with throttle.budget(connected.realm_id):  # someone spent the minute's budget
+            pass
+        invoice = send_invoice(contact)
+    job = job_for(invoice)
+    assert (job.status, job.attempts) == ("pending", 0), job.error_message
+    assert "budget" in job.error_message
+    wait = (job.next_attempt_at - timezone.now()).total_seconds()
+    assert 30 < wait <= 61  # when the spent call leaves the minute, not a fixed backoff
+    assert not SyncJob.objects.filter(entity="contact", status="failed").exists()
+    assert qbo(qbo_simulator, "Invoice") == []
+    throttle.reset()
+    assert run_due(job) == "succeeded"
+    job.refresh_from_db()
+    assert job.attempts == 1
