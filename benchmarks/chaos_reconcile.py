@@ -71,7 +71,10 @@ def reconcile(sim: Any, conn: Any) -> dict[str, list[str]]:
     _documents(conn, qbo, out)
     _payments(conn, qbo, out)
 
-    active = SyncJob.objects.filter(status__in=[SyncJob.Status.PENDING, SyncJob.Status.RUNNING])
+    # Parked counts too: the connection stays connected all run, so nothing should wait
+    # for a reconnect.
+    active = SyncJob.objects.filter(status__in=[SyncJob.Status.PENDING, SyncJob.Status.RUNNING,
+                                                SyncJob.Status.PARKED])
     out["stuck jobs"] += [f"job {j.pk} {j.entity}/{j.action} {j.status}: {j.error_message[:80]}"
                           for j in active[:50]]
     out["stranded webhooks"] += [f"delivery {e.pk} (attempts {e.attempts}): {e.error[:80]}"

@@ -57,3 +57,9 @@ def test_each_kind_of_damage_is_found(qbo_simulator, connected, contact):
     assert any("INV-00001" in row for row in found["mismatched totals"])
     assert any("INV-00002" in row for row in found["lost voids"])
     assert found["stuck jobs"]
+
+
+def test_a_parked_job_on_a_connected_company_is_stuck(qbo_simulator, connected, contact):
+    invoice = send_invoice(contact)
+    SyncJob.objects.filter(pk=job_for(invoice).pk).update(status="parked")
+    assert any("parked" in row for row in _problems(qbo_simulator, connected)["stuck jobs"])
