@@ -61,13 +61,15 @@ def create_once(run: JobRun, link: EntityLink, entity: str, payload: dict,
         found = probe()
         if found:
             return found
-        _release(link, ambiguous=False)
+        _release(link, ambiguous=ambiguous_before)
         raise
     except (NetworkError, ServerError):
         _release(link, ambiguous=True)
         raise
     except Exception:
-        _release(link, ambiguous=False)
+        # A clean failure of this try (a 4xx, our budget holding the probe back) does not
+        # settle an earlier try's unknown outcome: the next one must still look first.
+        _release(link, ambiguous=ambiguous_before)
         raise
 
 
