@@ -193,21 +193,48 @@ def process_realm(realm_id: str) -> dict[str, Any]:
 
     The company's queued mark is dropped first, so a delivery stored from then on
     queues the next task (at most one waits while this one runs). Events already seen
-    are skipped (§7.5 deduplication). On failure the deliveries keep ``processed=False``
-    and the error, and no key is recorded; the sweeper tries them again with backoff
-    (a replay does so at once). Behind a running pull they are postponed, not failed.
+    are skipped (§7.5 deduplication). Deliveries are read :data:`REALM_BATCH` at a time;
+    once a pull has succeeded, every delivery stored before it began is covered by its
+    window and settles without another pull. On failure the deliveries keep
+    ``processed=False`` and the error, and no key is recorded; the sweeper tries them
+    again with backoff (a replay does so at once). Behind a running pull they are
+    postponed, not failed.
     """
     _release(realm_id)
-    events, more = _pending(realm_id)
-    result: dict[str, Any] = {"realm": realm_id, "events": len(events), "duplicates": 0}
-    if not events:
-        return result
+    result: dict[str, Any] = {"realm": realm_id, "events": 0, "duplicates": 0, "processed": 0}
+    covered: Any = None  # deliveries stored before this moment are in a pull's window
+    after = 0
+    while True:
+        events, more = _pending(realm_id, after=after, before=covered)
+        if not events:
+            break
+        after = events[-1].pk
+        result["events"] += len(events)
+        outcome = _process_batch(realm_id, events, pull=covered is None)
+        if "pulled" in outcome:
+            covered = outcome.pop("covered")
+            result["pulled"] = outcome["pulled"]
+        result["duplicates"] += outcome.get("duplicates", 0)
+        if "error" in outcome or "busy" in outcome:
+            return {**result, **{k: v for k, v in outcome.items() if k in ("error", "busy")}}
+        result["processed"] += _settle(events)
+        if not more:
+            break
+    if covered is not None and _pending(realm_id)[0]:
+        queue_realms([realm_id])  # stored while the pull ran: the next task pulls again
+    return result
+
+
+def _process_batch(realm_id: str, events: list[WebhookEvent], *, pull: bool) -> dict[str, Any]:
+    """Pull (when ``pull`` and a fresh event asks for it) and record the batch's keys."""
     notices = {e.pk: _notices(e, realm_id) for e in events}
     fresh = _unseen([n for ns in notices.values() for n in ns])
-    result["duplicates"] = sum(len(ns) for ns in notices.values()) - len(fresh)
+    out: dict[str, Any] = {"duplicates": sum(len(ns) for ns in notices.values()) - len(fresh)}
     try:
-        if any(n.entity in PULLED_ENTITIES for n in fresh):
-            result["pulled"] = _pull_realm(realm_id)
+        if pull and any(n.entity in PULLED_ENTITIES for n in fresh):
+            # Taken before the pull: what was stored by now is inside its window.
+            covered = timezone.now()
+            out["pulled"], out["covered"] = _pull_realm(realm_id), covered
         owner = {}
         for event in events:
             for n in notices[event.pk]:
@@ -218,14 +245,11 @@ def process_realm(realm_id: str) -> dict[str, Any]:
         )
     except WebhookPullBusy as exc:
         _postpone(events)
-        return {**result, "busy": str(exc)}
+        out["busy"] = str(exc)
     except Exception as exc:  # noqa: BLE001 - kept on the rows, retried with backoff
         logger.warning("webhooks for realm %s failed: %s", realm_id, exc)
-        return {**result, "error": _failed(events, exc)}
-    result["processed"] = _settle(events)
-    if more:
-        queue_realms([realm_id])
-    return result
+        out["error"] = _failed(events, exc)
+    return out
 
 
 def _postpone(events: list[WebhookEvent]) -> None:
@@ -252,10 +276,14 @@ def _due() -> Q:
     return Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=timezone.now())
 
 
-def _pending(realm_id: str) -> tuple[list[WebhookEvent], bool]:
-    """The company's stored deliveries not processed yet and due (oldest first, at most
-    :data:`REALM_BATCH`), and whether more are waiting."""
-    rows = WebhookEvent.objects.filter(_due(), verified=True, processed=False)
+def _pending(realm_id: str, *, after: int = 0,
+             before: Any = None) -> tuple[list[WebhookEvent], bool]:
+    """The company's stored deliveries not processed yet and due (oldest first, past
+    ``after``, stored before ``before`` when given, at most :data:`REALM_BATCH`), and
+    whether more are waiting."""
+    rows = WebhookEvent.objects.filter(_due(), verified=True, processed=False, pk__gt=after)
+    if before is not None:
+        rows = rows.filter(received_at__lt=before)
     if realm_id.isascii() and realm_id.isalnum():  # realm ids are digits
         # Its quoted JSON text narrows the rows on every database (SQLite has no JSON
         # containment); the exact test is done below.

@@ -311,9 +311,11 @@ def test_superusers_see_the_refused_counts_in_the_admin(admin_client, qbo_simula
     assert resp.status_code == 200 and "No intuit-signature header" in resp.content.decode()
 
 
-def test_a_long_backlog_is_read_in_batches_one_task_after_another(
+def test_a_long_backlog_is_read_in_batches_under_one_pull(
         qbo_simulator, qbo_connection, broker, django_capture_on_commit_callbacks,
         monkeypatch):
+    """Read 10 at a time, but pulled once: every delivery stored before the pull began
+    is inside its window."""
     monkeypatch.setattr(webhooks, "REALM_BATCH", 10)
     with webhooks_on():
         for i in range(25):
@@ -321,6 +323,34 @@ def test_a_long_backlog_is_read_in_batches_one_task_after_another(
             with django_capture_on_commit_callbacks(execute=True):
                 post(body, signature)
         assert len(broker) == 1
-        results = run(broker)  # each task queues the next while more are waiting
-    assert [r["events"] for r in results] == [10, 10, 5]
+        qbo_simulator.clear_log()
+        results = run(broker)
+    assert [(r["events"], r["processed"]) for r in results] == [(25, 25)]
+    assert len([c for c in qbo_simulator.requests_log if "/cdc" in c.path]) == 1
+    assert WebhookEvent.objects.filter(processed=False).count() == 0
+
+
+def test_a_delivery_stored_during_the_pull_gets_a_pull_of_its_own(
+        qbo_simulator, qbo_connection, broker, django_capture_on_commit_callbacks,
+        monkeypatch):
+    real = webhooks._pull_realm
+    late: list[int] = []
+
+    def pull_while_one_arrives(realm_id):
+        summary = real(realm_id)
+        if not late:
+            body, signature = signed([cloudevent("ev-late")])
+            with django_capture_on_commit_callbacks(execute=True):
+                post(body, signature)
+            late.append(WebhookEvent.objects.order_by("pk").last().pk)
+        return summary
+
+    monkeypatch.setattr(webhooks, "_pull_realm", pull_while_one_arrives)
+    with webhooks_on():
+        body, signature = signed([cloudevent("ev-first")])
+        with django_capture_on_commit_callbacks(execute=True):
+            post(body, signature)
+        results = run(broker)
+    assert [r["events"] for r in results] == [1, 1]  # the late one was left to a new pull
+    assert "pulled" in results[1]
     assert WebhookEvent.objects.filter(processed=False).count() == 0
