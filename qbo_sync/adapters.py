@@ -96,6 +96,13 @@ class InvoiceAdapter(BaseAdapter):
         does not record pulled payments."""
         return None
 
+    def accept_quickbooks(self, obj: Any, record: dict) -> None:
+        """Take QuickBooks' version of the invoice into the app: a reconciliation
+        repair a person chose. ``record`` is QBO's Invoice (``"status": "Deleted"``
+        when it was deleted there, amounts 0 and PrivateNote "Voided…" when voided).
+        Not overridden: reconciliation never offers "accept QuickBooks' version"."""
+        raise NotImplementedError
+
 
 class PaymentAdapter(BaseAdapter):
     def to_data(self, obj: Any) -> data.PaymentData:
@@ -103,6 +110,12 @@ class PaymentAdapter(BaseAdapter):
 
     def invoice_of(self, obj: Any) -> Any:
         raise NotImplementedError
+
+    def qbo_id_of(self, obj: Any) -> str:
+        """The QuickBooks Payment Id of a payment recorded from QuickBooks, if the host
+        kept it (``PulledPayment.qbo_id``); lets reconciliation tell which QuickBooks
+        payment the app lacks. Default: unknown."""
+        return ""
 
 
 class CreditMemoAdapter(BaseAdapter):

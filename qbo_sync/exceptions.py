@@ -272,6 +272,18 @@ class HistoryBusy(ConfigurationError):
     connection."""
 
 
+class ReconcileBusy(ConfigurationError):
+    """A reconciliation of the connection is already queued or running."""
+
+    default_fix = "Wait for it to finish (QuickBooks → Reconciliation runs), then start another."
+
+
+class RepairNotPossible(ConfigurationError):
+    """The repair asked for does not fit the difference, or its object is gone."""
+
+    default_fix = "Pick one of the repairs listed on the difference, or ignore it."
+
+
 class MappingError(QBOSyncError):
     """Host data cannot be expressed in QBO (found before any call is made)."""
 

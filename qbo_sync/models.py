@@ -226,6 +226,7 @@ class JobAction(models.TextChoices):
     PULL_INVOICE_PAID = "pull_invoice_paid", "Invoice paid in QuickBooks"
     PULL_INVOICE_VOID = "pull_invoice_void", "Invoice voided in QuickBooks"
     PULL_INVOICE_DELETED = "pull_invoice_deleted", "Invoice deleted in QuickBooks"
+    PULL_ACCEPT = "pull_accept", "Take QuickBooks' version of an invoice"
 
 
 class EntityLink(models.Model):
@@ -249,6 +250,9 @@ class EntityLink(models.Model):
     exchange_rate_source = models.CharField(max_length=50, blank=True)
     exchange_rate_at = models.DateTimeField(null=True, blank=True)
     last_synced_at = models.DateTimeField(null=True, blank=True)
+    #: How many times the record was created again after QuickBooks lost it (a
+    #: reconciliation repair); part of the create's requestid from 1 on.
+    generation = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -318,6 +322,11 @@ class SyncJob(models.Model):
     #: The job this one waits for (a dependency on its way); woken when it finishes.
     waiting_for = models.ForeignKey("self", null=True, blank=True,
                                     on_delete=models.SET_NULL, related_name="waiters")
+    #: Who asked for it by hand (a retry or a reconciliation repair); None: the app.
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -487,3 +496,143 @@ class HistoricalRun(models.Model):
     @property
     def percent(self) -> int:
         return 100 if not self.total else int(100 * self.done / self.total)
+
+
+class ReconciliationRun(models.Model):
+    """One comparison of a connection's linked invoices with QuickBooks
+    (``qbo_sync.reconcile``): what it read, what it cost and what it found."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE,
+                                   related_name="reconciliations")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    trigger = models.CharField(max_length=20, default="admin")  # schedule|admin|api|command
+    since = models.DateField(null=True, blank=True)
+    fix = models.CharField(max_length=10, blank=True)  # "safe": repair the safe ones
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    #: Objects left out because a sync of theirs was still on its way.
+    in_flight = models.PositiveIntegerField(default=0)
+    #: QuickBooks calls the run made (reads only).
+    calls = models.PositiveIntegerField(default=0)
+    #: Differences found, by kind (ignored ones not counted).
+    counts = models.JSONField(default=dict, blank=True)
+    ignored = models.PositiveIntegerField(default=0)
+    repaired = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"reconciliation {self.pk} of {self.connection.workspace} ({self.status})"
+
+    @property
+    def found(self) -> int:
+        return sum(int(n) for n in (self.counts or {}).values())
+
+    @property
+    def calls_per_thousand(self) -> Decimal | None:
+        """QuickBooks calls per 1,000 objects compared (None before any)."""
+        if not self.total:
+            return None
+        return (Decimal(self.calls) * 1000 / self.total).quantize(Decimal("0.1"))
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.total else int(100 * self.done / self.total)
+
+
+class DifferenceKind(models.TextChoices):
+    """What a reconciliation can find (docs/reconciliation.md)."""
+
+    MISSING = "missing", "Deleted in QuickBooks"
+    VOIDED = "voided", "Voided in QuickBooks, not in the app"
+    TOTALS = "totals", "Total, tax or balance differs"
+    CUSTOMER = "customer", "Customer differs"
+    EDITED = "edited", "Edited in QuickBooks"
+    OPEN_IN_QBO = "open_in_qbo", "Void or deleted in the app, open in QuickBooks"
+    PAID_IN_APP = "paid_in_app", "Paid in the app, open in QuickBooks"
+    PAID_IN_QBO = "paid_in_qbo", "Paid in QuickBooks, open in the app"
+    PAYMENT_NOT_IN_APP = "payment_not_in_app", "Payment in QuickBooks the app lacks"
+    PAYMENT_NOT_IN_QBO = "payment_not_in_qbo", "Payment in the app QuickBooks lacks"
+    UNLINKED = "unlinked", "Same number in QuickBooks, not linked"
+
+
+class Difference(models.Model):
+    """One difference a run found, both sides' values, and what was done about it."""
+
+    class State(models.TextChoices):
+        OPEN = "open", "Open"
+        REPAIRING = "repairing", "Repair queued"
+        IGNORED = "ignored", "Ignored"
+
+    run = models.ForeignKey(ReconciliationRun, on_delete=models.CASCADE,
+                            related_name="differences")
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=24, choices=DifferenceKind.choices, db_index=True)
+    entity = models.CharField(max_length=32)  # invoice | payment
+    content_type = models.ForeignKey(ContentType, null=True, blank=True,
+                                     on_delete=models.CASCADE, related_name="+")
+    object_id = models.CharField(max_length=64, blank=True)
+    label = models.CharField(max_length=255, blank=True)  # "invoice INV-0042"
+    qbo_id = models.CharField(max_length=32, blank=True)
+    explanation = models.TextField()
+    #: Masked values of both sides, as shown side by side.
+    app_value = models.JSONField(default=dict, blank=True)
+    qbo_value = models.JSONField(default=dict, blank=True)
+    #: The repair actions that fit, best first; ``safe`` ones may run unattended.
+    repairs = models.JSONField(default=list, blank=True)
+    safe_repair = models.CharField(max_length=20, blank=True)
+    #: Same object, kind and values → same fingerprint: what an ignore remembers.
+    fingerprint = models.CharField(max_length=64, db_index=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.OPEN)
+    resolution = models.TextField(blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    jobs = models.ManyToManyField(SyncJob, blank=True, related_name="+")
+
+    class Meta:
+        ordering = ["run", "kind", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.label}"
+
+
+class IgnoredDifference(models.Model):
+    """A difference a person chose to ignore, with why: not reported again while the
+    object, kind and values stay the same (the fingerprint)."""
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="+")
+    fingerprint = models.CharField(max_length=64)
+    kind = models.CharField(max_length=24, choices=DifferenceKind.choices)
+    label = models.CharField(max_length=255, blank=True)
+    reason = models.TextField()
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["connection", "fingerprint"],
+                                               name="qbo_ignored_difference_unique")]
+
+    def __str__(self) -> str:
+        return f"ignored {self.kind}: {self.label}"

@@ -10,6 +10,7 @@ from .conf import app_settings
 PULL_ALL = "qbo_sync.pull_all"
 SWEEP = "qbo_sync.sweep"
 PRUNE = "qbo_sync.prune"
+RECONCILE = "qbo_sync.reconcile_all"
 
 
 def _specs() -> list[tuple[str, str, str, int | None]]:
@@ -26,6 +27,10 @@ def _specs() -> list[tuple[str, str, str, int | None]]:
     ]
 
 
+def _reconcile_minutes() -> int:
+    return int(float(app_settings.RECONCILE_INTERVAL_HOURS or 0) * 60)
+
+
 def install_schedules() -> list[str]:
     """Create or update the ``qbo_sync.*`` schedules; returns their names.
 
@@ -34,10 +39,18 @@ def install_schedules() -> list[str]:
     are removed.
     """
     names = []
-    for name, func, kind, minutes in _specs():
+    specs = _specs()
+    if _reconcile_minutes() > 0:
+        # Every linked invoice against QuickBooks (docs/reconciliation.md).
+        specs.append((RECONCILE, "qbo_sync.tasks.reconcile_all", Schedule.MINUTES,
+                      _reconcile_minutes()))
+    else:
+        Schedule.objects.filter(name=RECONCILE).delete()
+    for name, func, kind, minutes in specs:
         if kind == Schedule.MINUTES and (minutes or 0) < 1:
             raise ValueError(f"The interval for {name} must be at least 1 minute; check "
-                             "QBO_SYNC['POLL_INTERVAL_MINUTES'] / ['SWEEP_INTERVAL_MINUTES'].")
+                             "QBO_SYNC['POLL_INTERVAL_MINUTES'] / ['SWEEP_INTERVAL_MINUTES'] / "
+                             "['RECONCILE_INTERVAL_HOURS'].")
         rows = list(Schedule.objects.filter(name=name).order_by("pk"))
         if rows:
             schedule = rows[0]

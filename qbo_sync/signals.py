@@ -27,3 +27,7 @@ invoice_paid_in_qbo = Signal()
 
 #: The connection needs a person to reconnect. kwargs: ``connection``, ``reason`` (str).
 connection_needs_reconnect = Signal()
+
+#: A reconciliation run found differences. kwargs: ``run`` (ReconciliationRun),
+#: ``connection``, ``counts`` (dict: kind → number, ignored ones left out).
+reconciliation_found = Signal()

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from .pull import cycle, webhooks
+from .reconcile import run as reconcile
 from .sync import engine, history, outbox, retention
 
 
@@ -50,3 +51,14 @@ def historical_sync(workspace: str, kind: str, since: str | None = None,
                     progress_key: str | None = None) -> dict[str, Any]:
     """Queue pushes of existing contacts or invoices (manual / historical sync)."""
     return history.sync_history(workspace, kind, since=since, progress_key=progress_key)
+
+
+def reconcile_run(run_id: int) -> str:
+    """Run one queued reconciliation. Returns its status afterwards."""
+    return reconcile.run_queued(run_id)
+
+
+def reconcile_all() -> int:
+    """Start a reconciliation of every connected connection. Scheduled every
+    RECONCILE_INTERVAL_HOURS."""
+    return reconcile.reconcile_all()

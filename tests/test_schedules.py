@@ -21,7 +21,8 @@ pytestmark = pytest.mark.django_db
 
 
 def test_install_creates_then_updates_without_duplicates():
-    assert install_schedules() == ["qbo_sync.pull_all", "qbo_sync.sweep", "qbo_sync.prune"]
+    assert install_schedules() == ["qbo_sync.pull_all", "qbo_sync.sweep", "qbo_sync.prune",
+                                   "qbo_sync.reconcile_all"]
     pull = Schedule.objects.get(name="qbo_sync.pull_all")
     assert (pull.func, pull.schedule_type, pull.minutes, pull.repeats) == (
         "qbo_sync.tasks.pull_all", Schedule.MINUTES, 10, -1)
@@ -34,7 +35,18 @@ def test_install_creates_then_updates_without_duplicates():
     rows = Schedule.objects.filter(name="qbo_sync.pull_all")
     assert rows.count() == 1
     assert rows.get().pk == pull.pk and rows.get().minutes == 15
-    assert Schedule.objects.count() == 3
+    assert Schedule.objects.count() == 4
+
+
+def test_reconciliation_runs_daily_by_default_and_can_be_turned_off():
+    install_schedules()
+    rec = Schedule.objects.get(name="qbo_sync.reconcile_all")
+    assert (rec.func, rec.schedule_type, rec.minutes) == (
+        "qbo_sync.tasks.reconcile_all", Schedule.MINUTES, 24 * 60)
+    settings = {**app_settings.user_settings, "RECONCILE_INTERVAL_HOURS": 0}
+    with override_settings(QBO_SYNC=settings):
+        assert "qbo_sync.reconcile_all" not in install_schedules()
+    assert not Schedule.objects.filter(name="qbo_sync.reconcile_all").exists()
 
 
 def test_the_prune_runs_daily_with_the_others():
@@ -53,7 +65,9 @@ def test_install_command_prints_the_schedules():
     call_command("qbo_sync_install_schedules", stdout=out)
     assert "qbo_sync.pull_all: qbo_sync.tasks.pull_all every 10 min" in out.getvalue()
     assert "qbo_sync.prune: qbo_sync.tasks.prune daily" in out.getvalue()
-    assert Schedule.objects.count() == 3
+    assert "qbo_sync.reconcile_all: qbo_sync.tasks.reconcile_all every 1440 min" \
+        in out.getvalue()
+    assert Schedule.objects.count() == 4
 
 
 def test_pull_all_queues_each_connected_workspace(qbo_simulator, qbo_connection):

@@ -141,6 +141,20 @@ class InvoiceAdapter(adapters.InvoiceAdapter):
             note = f"Invoice {obj.number} paid in QuickBooks on {_day(when)}."
         obj.mark_paid(when, note=note)
 
+    def accept_quickbooks(self, obj: Invoice, record: dict) -> None:
+        """Reconciliation's "accept QuickBooks' version": a void or delete there voids
+        the invoice here; otherwise the memo and due date are taken. Lines are not:
+        the app prices its own work, so a line edited in QuickBooks is pushed back."""
+        if str(record.get("status", "")).lower() == "deleted" or (
+            str(record.get("PrivateNote") or "").startswith("Voided")
+        ):
+            obj.void()  # a paid invoice refuses, and says why (HostDataError)
+            return
+        obj.memo = str((record.get("CustomerMemo") or {}).get("value") or "")[:1000]
+        due = parse_date(str(record.get("DueDate") or ""))
+        obj.due_date = due or obj.due_date
+        obj.save(update_fields=["memo", "due_date", "updated_at"])
+
     def payments_of(self, obj: Invoice):
         return obj.payments.order_by("date", "pk")
 
@@ -175,6 +189,9 @@ class PaymentAdapter(adapters.PaymentAdapter):
 
     def invoice_of(self, obj: Payment) -> Invoice:
         return obj.invoice
+
+    def qbo_id_of(self, obj: Payment) -> str:
+        return obj.external_ref if obj.source == Payment.Source.QUICKBOOKS else ""
 
     def to_data(self, obj: Payment) -> PaymentData:
         invoice = obj.invoice

@@ -19,7 +19,7 @@ from django.utils import timezone
 from .. import signals
 from ..data import PulledPayment
 from ..exceptions import HostDataError, NotFoundError
-from ..models import EntityLink, LinkStatus, SyncJob
+from ..models import EntityLink, JobAction, LinkStatus, SyncJob
 from ..qbo.records import (
     ZERO,
     applied_to,
@@ -31,7 +31,7 @@ from ..qbo.records import (
     parse_qbo_time,
 )
 from ..sync.job import JobRun, Skip
-from ..sync.links import marked_links
+from ..sync.links import marked_links, record_found
 from .plan import PULL_DELETED, PULL_PAID, PULL_PAYMENT, PULL_VOID, slim_invoice, slim_payment
 
 
@@ -42,6 +42,8 @@ def handle(run: JobRun) -> str | None:
         return apply_payment(run)
     if action in (PULL_PAID, PULL_VOID, PULL_DELETED):
         return apply_invoice(run)
+    if action == JobAction.PULL_ACCEPT:
+        return apply_accept(run)
     raise Skip(f"Unknown pull action {action!r}.")
 
 
@@ -228,6 +230,26 @@ def _mark_paid(run: JobRun, link: EntityLink, invoice: dict, paid_at: Any) -> st
     if link.qbo_status != LinkStatus.PAID:
         link.qbo_status = LinkStatus.PAID
         link.save(update_fields=["qbo_status", "updated_at"])
+    return str(invoice.get("Id") or link.qbo_id)
+
+
+def apply_accept(run: JobRun) -> str:
+    """A reconciliation repair: the invoice adapter takes QuickBooks' version, and the
+    link records that version as the last write, so the push that follows the host's
+    save finds no conflict (docs/reconciliation.md, "Repairs")."""
+    link = _link(run)
+    try:
+        invoice = run.client.read("Invoice", link.qbo_id)
+    except NotFoundError:
+        invoice = {"Id": link.qbo_id, "status": "Deleted"}
+    _host_write(f"QuickBooks' version of {_number(link, invoice)}",
+                lambda: run.adapter.accept_quickbooks(run.obj, invoice), {})
+    if is_deleted(invoice) or is_void(invoice):
+        link.qbo_status = LinkStatus.DELETED if is_deleted(invoice) else LinkStatus.VOID
+        link.save(update_fields=["qbo_status", "updated_at"])
+    else:
+        record_found(link, invoice, link.last_payload or invoice)
+    run.note(f"Took QuickBooks' version of {_number(link, invoice)} into the app.")
     return str(invoice.get("Id") or link.qbo_id)
 
 

@@ -45,8 +45,11 @@ def create_once(run: JobRun, link: EntityLink, entity: str, payload: dict,
     ambiguous_before = links.was_ambiguous(link)
     if not links.start_create(link):
         raise Defer(f"Another worker is creating this {entity} in QuickBooks right now.")
+    # A record deleted in QuickBooks and created again (a reconciliation repair) needs a
+    # new id: QBO would replay the first create's answer for the old one (§2.4).
+    again = (link.generation,) if link.generation else ()
     rid = request_id(run.connection.realm_id, "create", link.content_type_id,
-                           link.object_id, link.variant)
+                     link.object_id, link.variant, *again)
     run.job.request_id = rid
     try:
         if ambiguous_before:

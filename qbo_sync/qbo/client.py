@@ -121,6 +121,8 @@ class QBOClient(CompanyMixin):
         self.minor_version = effective_minor_version(minor_version)
         self._own_session = session is None
         self.session = session or requests.Session()
+        #: Requests sent to QuickBooks by this client (each resend counts).
+        self.calls = 0
 
     def close(self) -> None:
         if self._own_session:
@@ -356,6 +358,7 @@ class QBOClient(CompanyMixin):
             headers["Content-Type"] = content_type
         path = url.split("/v3/company/", 1)[-1]
         started = time.monotonic()
+        self.calls += 1
         try:
             with throttle.budget(self.realm_id, batch=path.startswith("batch")):
                 response = _transmit(
