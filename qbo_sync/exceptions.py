@@ -66,6 +66,11 @@ class QBOSyncError(Exception):
             parts.append(f"(intuit_tid {self.intuit_tid})")
         return " ".join(parts)
 
+    def explained(self) -> str:
+        """The error as a person can act on it: the message, then the fix."""
+        text = self.message or str(self)
+        return f"{text} {self.fix}".strip() if self.fix and self.fix not in text else text
+
     def as_dict(self) -> dict[str, object]:
         """A JSON-friendly form for logs, Sync Health and API responses."""
         return {

@@ -1,11 +1,14 @@
 """qbo_sync's Django admin: connections and settings, Sync Health, manual syncs,
-webhook deliveries (and the daily counts of refused ones) and the settings audit trail.
+reconciliation runs and their differences, webhook deliveries (and the daily
+counts of refused ones) and the settings audit trail.
 Importing this package registers every screen with ``django.contrib.admin.site``."""
 
 from .connection import ConnectionAdmin
 from .health import SyncJobAdmin
+from .reconcile import DifferenceAdmin, ReconciliationRunAdmin
 from .records import SettingsChangeAdmin, WebhookEventAdmin, WebhookRejectionAdmin
 from .runs import HistoricalRunAdmin
 
-__all__ = ["ConnectionAdmin", "HistoricalRunAdmin", "SettingsChangeAdmin", "SyncJobAdmin",
+__all__ = ["ConnectionAdmin", "DifferenceAdmin", "HistoricalRunAdmin",
+           "ReconciliationRunAdmin", "SettingsChangeAdmin", "SyncJobAdmin",
            "WebhookEventAdmin", "WebhookRejectionAdmin"]

@@ -30,6 +30,7 @@ from ..connection.settings import (
 from ..exceptions import QBOSyncError
 from ..models import Connection, ItemMapping, SettingsChange, TaxMapping
 from ..permissions import resolve_workspace
+from ..reconcile.run import start_reconciliation
 from . import display, views
 from .base import ScopedAdmin, check_workspace
 from .forms import ItemMappingForm, SettingsForm, TaxMappingForm
@@ -73,6 +74,7 @@ class ConnectionAdmin(ScopedAdmin):
     list_display_links = ["workspace", "company"]
     search_fields = ["workspace", "company_name", "realm_id"]
     list_filter = ["status", "environment"]
+    actions = ["reconcile_now"]
     form = SettingsForm
     inlines = [ItemMappingInline, TaxMappingInline]
     change_form_template = "admin/qbo_sync/connection/change_form.html"
@@ -92,6 +94,20 @@ class ConnectionAdmin(ScopedAdmin):
     readonly_fields = ["status_badge", "status_reason", "company_name", "realm_id", "workspace",
                        "environment", "connected_at", "connected_by", "access_expiry",
                        "refresh_expiry", "hard_expiry", "lists_info"]
+
+    @admin.action(description="Reconcile with QuickBooks now")
+    def reconcile_now(self, request: HttpRequest, queryset: Any) -> None:
+        for conn in queryset:
+            check_workspace(request, conn.workspace)
+            try:
+                run = start_reconciliation(conn, trigger="admin", user=request.user)
+            except QBOSyncError as exc:
+                self.message_user(request, views.explain(exc), messages.WARNING)
+                continue
+            url = reverse("admin:qbo_sync_reconciliationrun_change", args=[run.pk])
+            self.message_user(request, format_html(
+                'Reconciliation of {} started: <a href="{}">follow it here</a>.',
+                conn.workspace, url), messages.SUCCESS)
 
     # Columns / read-only fields -------------------------------------------------------
 

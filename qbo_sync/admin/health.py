@@ -85,7 +85,7 @@ class SyncJobAdmin(ReadOnlyAdmin):
     fieldsets = [
         (None, {"fields": ["status_badge", "error_text", "workspace", "connection", "entity",
                            "action", "direction", "host_object", "qbo", "attempts_display",
-                           "next_attempt_at"]}),
+                           "next_attempt_at", "requested_by"]}),
         ("QuickBooks error", {"fields": ["error_pretty"], "classes": ["collapse"]}),
         ("Payload and response (masked)", {"fields": ["payload_pretty", "response_pretty"]}),
         ("Timing", {"fields": ["request_id", "created_at", "started_at", "finished_at",

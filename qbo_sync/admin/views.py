@@ -23,9 +23,7 @@ from .forms import ImportMappingsForm, ManualSyncForm
 
 def explain(exc: QBOSyncError) -> str:
     """An error as a person can act on it: the message and the fix."""
-    text = getattr(exc, "message", "") or str(exc)
-    fix = getattr(exc, "fix", "")
-    return f"{text} {fix}".strip() if fix and fix not in text else text
+    return exc.explained()
 
 
 def change_url(connection: Connection) -> str:

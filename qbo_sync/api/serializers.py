@@ -210,10 +210,8 @@ class Flag(serializers.BooleanField):
         return super().get_value(dictionary)
 
 
-class HistoricalSyncRequestSerializer(serializers.Serializer):
-    since = serializers.DateField(required=False, allow_null=True,
-                                  help_text="Invoices issued on or after this date.")
-    dry_run = Flag(required=False, default=False, help_text="Only count what would be queued.")
+class StrictSerializer(serializers.Serializer):
+    """A request body whose unknown fields are a 400 naming them."""
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         # A misspelt flag ("dryrun") must not be ignored: the run would be a real one.
@@ -225,7 +223,13 @@ class HistoricalSyncRequestSerializer(serializers.Serializer):
         return attrs
 
 
-def _status_field(choices: type) -> serializers.CharField:
+class HistoricalSyncRequestSerializer(StrictSerializer):
+    since = serializers.DateField(required=False, allow_null=True,
+                                  help_text="Invoices issued on or after this date.")
+    dry_run = Flag(required=False, default=False, help_text="Only count what would be queued.")
+
+
+def status_field(choices: type) -> serializers.CharField:
     # A plain string with the values documented: two enums both named "status" would
     # make the schema generator invent names for them.
     values = " | ".join(c.value for c in choices)
@@ -234,7 +238,7 @@ def _status_field(choices: type) -> serializers.CharField:
 
 class HistoricalRunSerializer(serializers.ModelSerializer):
     percent = serializers.IntegerField(read_only=True)
-    status = _status_field(HistoricalRun.Status)
+    status = status_field(HistoricalRun.Status)
 
     class Meta:
         model = HistoricalRun
@@ -248,7 +252,7 @@ class HistoricalRunSerializer(serializers.ModelSerializer):
 
 class SyncJobSerializer(serializers.ModelSerializer):
     fix = serializers.SerializerMethodField()
-    status = _status_field(SyncJob.Status)
+    status = status_field(SyncJob.Status)
     direction = serializers.CharField(read_only=True, help_text="push | pull")
 
     class Meta:

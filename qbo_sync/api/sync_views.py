@@ -102,7 +102,7 @@ def _start(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
-def _choice(view: QBOAPIView, name: str, choices: type) -> str:
+def choice_param(view: QBOAPIView, name: str, choices: type) -> str:
     value = text_param(view.request, name)
     allowed = [c.value for c in choices]
     if value and value not in allowed:
@@ -132,8 +132,8 @@ class SyncLogListView(QBOAPIView):
     def filtered(self) -> QuerySet[SyncJob]:
         # Every parameter is checked before the query is built: a bad one is a 400 that
         # names it, never a database error (docs/architecture.md, invariant 6).
-        wanted = {"status": _choice(self, "status", SyncJob.Status),
-                  "direction": _choice(self, "direction", SyncJob.Direction),
+        wanted = {"status": choice_param(self, "status", SyncJob.Status),
+                  "direction": choice_param(self, "direction", SyncJob.Direction),
                   "entity": text_param(self.request, "entity"),
                   "action": text_param(self.request, "action")}
         first, last = _day(self.request, "date_from"), _day(self.request, "date_to")

@@ -3,7 +3,7 @@
 
 from django.urls import path, register_converter
 
-from . import sync_views, views
+from . import reconcile, sync_views, views
 from .base import AnyId
 
 # Any path segment reaches the view, so an id that is not a number (or is out of range)
@@ -28,6 +28,13 @@ urlpatterns = [
     path("sync/invoices", sync_views.HistoricalSyncView.as_view(kind="invoices"),
          name="sync-invoices"),
     path("sync/runs/<anyid:pk>", sync_views.HistoricalRunView.as_view(), name="sync-run"),
+    path("reconcile", reconcile.ReconcileView.as_view(), name="reconcile"),
+    path("reconcile/runs/<anyid:pk>", reconcile.ReconcileRunView.as_view(),
+         name="reconcile-run"),
+    path("reconcile/runs/<anyid:pk>/differences", reconcile.DifferenceListView.as_view(),
+         name="reconcile-differences"),
+    path("reconcile/differences/<anyid:pk>/repair", reconcile.DifferenceRepairView.as_view(),
+         name="reconcile-repair"),
     path("sync-logs", sync_views.SyncLogListView.as_view(), name="sync-logs"),
     path("sync-logs/<anyid:pk>", sync_views.SyncLogDetailView.as_view(), name="sync-log"),
     path("sync-logs/<anyid:pk>/retry", sync_views.SyncLogRetryView.as_view(),

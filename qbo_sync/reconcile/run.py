@@ -126,7 +126,7 @@ def run_reconciliation(run: ReconciliationRun, *,
         caps = capabilities_of(conn, client)
         _Walk(run, adapter, client, is_us=bool(caps.is_us), progress=progress).go()
     except QBOSyncError as exc:
-        run.status, run.error = ReconciliationRun.Status.FAILED, _said(exc)
+        run.status, run.error = ReconciliationRun.Status.FAILED, exc.explained()
     except Exception:  # noqa: BLE001 - the run must end, and say so
         logger.exception("Reconciliation %s failed", run.pk)
         run.status = ReconciliationRun.Status.FAILED
@@ -147,11 +147,6 @@ def run_reconciliation(run: ReconciliationRun, *,
             signals.reconciliation_found.send(sender=ReconciliationRun, run=run,
                                               connection=conn, counts=dict(run.counts))
     return run
-
-
-def _said(exc: QBOSyncError) -> str:
-    fix = getattr(exc, "fix", "")
-    return f"{exc} {fix}".strip() if fix and fix not in str(exc) else str(exc)
 
 
 def fingerprint(conn: Connection, found: Found, ct_id: int | None, object_id: str) -> str:

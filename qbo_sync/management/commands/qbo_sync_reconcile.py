@@ -47,7 +47,7 @@ class Command(BaseCommand):
             run = start_reconciliation(conn, trigger="command", since=opts["since"],
                                        fix=opts["fix"] or "", queue=False)
         except QBOSyncError as exc:
-            raise CommandError(f"{exc} {getattr(exc, 'fix', '')}".strip()) from None
+            raise CommandError(exc.explained()) from None
         run = run_reconciliation(run, progress=self._bar)
         if self._drawn:
             sys.stderr.write("\n")
