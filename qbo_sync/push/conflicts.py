@@ -94,6 +94,45 @@ def differences(last_written: dict, current: dict, *, customer: bool = False) ->
         if ours_lines != theirs_lines:
             out.append(
                 f"Line: QuickBooks has {len(theirs_lines)} line(s) that differ from the "
-                f"{len(ours_lines)} the app last sent"
+                f"{len(ours_lines)} the app last sent ("
+                + "; ".join(_line_changes(ours_lines, theirs_lines)) + ")"
             )
     return out
+
+
+def _num(text: str) -> str:
+    """A normalised number as people write it (``5E+1`` → ``50``)."""
+    try:
+        return format(Decimal(text), "f")
+    except (InvalidOperation, ValueError):
+        return text
+
+
+def _line(row: tuple[str, ...]) -> str:
+    if row[0] == "discount":
+        return f"discount {_num(row[1])}"
+    item, qty, price, amount = row[0], *(_num(v) for v in row[1:4])
+    tax = row[5]
+    return f"{qty} × {price} = {amount} (item {item}{f', tax code {tax}' if tax else ''})"
+
+
+def _line_changes(ours: list[tuple[str, ...]], theirs: list[tuple[str, ...]],
+                  limit: int = 3) -> list[str]:
+    """What differs, line by line, first ``limit`` of them. Descriptions are named, not
+    shown: they are free text the stored message must not carry."""
+    changes = []
+    for n in range(max(len(ours), len(theirs))):
+        mine = ours[n] if n < len(ours) else None
+        other = theirs[n] if n < len(theirs) else None
+        if mine == other:
+            continue
+        if mine is None or other is None:
+            what = f"QuickBooks {_line(other)}" if other else "removed in QuickBooks"
+        elif mine[:4] == other[:4] and mine[5:] == other[5:]:
+            what = "description edited"
+        else:
+            what = f"QuickBooks {_line(other)}, the app sent {_line(mine)}"
+        changes.append(f"line {n + 1}: {what}")
+    if len(changes) > limit:
+        changes = [*changes[:limit], f"{len(changes) - limit} more"]
+    return changes

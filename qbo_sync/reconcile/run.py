@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date, timedelta
 from typing import Any
@@ -24,7 +25,13 @@ from .. import signals
 from ..adapters import get_adapter
 from ..connection.clients import client_for
 from ..connection.lists import capabilities_of
-from ..exceptions import ConfigurationError, QBOSyncError, ReconcileBusy
+from ..exceptions import (
+    ConfigurationError,
+    QBOSyncError,
+    ReconcileBusy,
+    Throttled,
+    TransientError,
+)
 from ..models import (
     Connection,
     Difference,
@@ -43,6 +50,8 @@ logger = logging.getLogger("qbo_sync.reconcile")
 #: Ids (or numbers) per query. QBO documents no limit on an ``IN`` list; 30, the
 #: batch size, keeps each statement short and each answer well under a page.
 CHUNK = 30
+#: Tries of one read before the run fails (each transient failure waits first).
+READ_TRIES = 5
 #: A queued or running run older than this is taken to be lost and blocks nothing.
 STALE_AFTER = timedelta(hours=2)
 ACTIVE_JOBS = (SyncJob.Status.PENDING, SyncJob.Status.RUNNING, SyncJob.Status.PARKED)
@@ -125,6 +134,11 @@ def run_reconciliation(run: ReconciliationRun, *,
         client = client_for(conn)
         caps = capabilities_of(conn, client)
         _Walk(run, adapter, client, is_us=bool(caps.is_us), progress=progress).go()
+    except TransientError as exc:
+        run.status = ReconciliationRun.Status.FAILED
+        run.error = (f"QuickBooks did not answer the reads after {READ_TRIES} tries "
+                     f"({exc.message or exc}). Start the run again later; the schedule "
+                     "also runs it again.")
     except QBOSyncError as exc:
         run.status, run.error = ReconciliationRun.Status.FAILED, exc.explained()
     except Exception:  # noqa: BLE001 - the run must end, and say so
@@ -176,6 +190,7 @@ class _Walk:
                        if self.pay_adapter else None)
         self.contact_adapter = get_adapter("contact")
         self.counts: dict[str, int] = {}
+        self.customers: dict[Any, str] = {}  # contact pk → its one QBO customer, or ""
         self.ignored = set(IgnoredDifference.objects.filter(connection=self.conn)
                            .values_list("fingerprint", flat=True))
 
@@ -205,14 +220,19 @@ class _Walk:
 
     def _linked(self, chunk: list[EntityLink]) -> None:
         objs = self._host(link.object_id for link in chunk)
-        busy = self._busy(objs)
+        # One read of each invoice's payments, and one query for all their links and
+        # jobs: a chunk costs a fixed number of queries, not several per invoice.
+        pays = {key: list(self.adapter.payments_of(obj)) if self.pay_adapter else []
+                for key, obj in objs.items()}
+        pay_links = self._pay_links(pays)
+        busy = self._busy(objs, pays)
         wanted = [link for link in chunk if link.object_id not in busy
                   and self._in_window(objs.get(link.object_id))]
         self.run.in_flight += sum(1 for link in chunk if link.object_id in busy)
         records = self._read("Invoice", "Id", [link.qbo_id for link in wanted])
         for link in wanted:
             obj = objs.get(link.object_id)
-            app = self._app_invoice(link, obj)
+            app = self._app_invoice(link, obj, pays.get(link.object_id, []), pay_links)
             found = invoice_differences(app, records.get(link.qbo_id), link.qbo_id,
                                         is_us=self.is_us, authority=self.conn.tax_authority)
             self._keep(found, link.object_id, app.number or link.doc_number)
@@ -233,47 +253,51 @@ class _Walk:
                 continue
         return {str(k): v for k, v in self.model._default_manager.in_bulk(keys).items()}
 
-    def _busy(self, objs: dict[str, Any]) -> set[str]:
+    def _pay_links(self, pays: dict[str, list[Any]]) -> dict[str, str]:
+        ids = [str(p.pk) for group in pays.values() for p in group]
+        if not ids:
+            return {}
+        return dict(EntityLink.objects.filter(connection=self.conn, content_type=self.pay_ct,
+                                              object_id__in=ids)
+                    .values_list("object_id", "qbo_id"))
+
+    def _busy(self, objs: dict[str, Any], pays: dict[str, list[Any]]) -> set[str]:
         """Invoices whose own sync, or a payment's, is still on its way."""
         busy = set(SyncJob.objects.filter(content_type=self.ct, object_id__in=list(objs),
                                           status__in=ACTIVE_JOBS)
                    .values_list("object_id", flat=True))
-        if self.pay_adapter is None:
-            return busy
-        for key, obj in objs.items():
-            pays = [str(p.pk) for p in self.adapter.payments_of(obj)]
-            if pays and SyncJob.objects.filter(content_type=self.pay_ct, object_id__in=pays,
-                                               status__in=ACTIVE_JOBS).exists():
-                busy.add(key)
+        owner = {str(p.pk): key for key, group in pays.items() for p in group}
+        if owner:
+            busy.update(owner[oid] for oid in SyncJob.objects.filter(
+                content_type=self.pay_ct, object_id__in=list(owner),
+                status__in=ACTIVE_JOBS).values_list("object_id", flat=True))
         return busy
 
-    def _app_invoice(self, link: EntityLink, obj: Any) -> AppInvoice:
+    def _app_invoice(self, link: EntityLink, obj: Any, pays: list[Any],
+                     pay_links: dict[str, str]) -> AppInvoice:
         if obj is None:
             return AppInvoice(key=link.object_id, number=link.doc_number, status="deleted")
         data = self.adapter.to_data(obj)
         return AppInvoice(key=link.object_id, number=data.number,
                           status=self.adapter.status_of(obj), data=data,
                           customer_qbo_id=self._customer(obj),
-                          payments=self._payments(obj), last_payload=link.last_payload or {})
+                          payments=self._payments(pays, pay_links),
+                          last_payload=link.last_payload or {})
 
     def _customer(self, obj: Any) -> str:
         contact = self.adapter.contact_of(obj)
         if contact is None or self.contact_adapter is None:
             return ""
-        ct = ContentType.objects.get_for_model(type(contact))
-        ids = list(EntityLink.objects.filter(connection=self.conn, content_type=ct,
-                                             object_id=str(contact.pk)).exclude(qbo_id="")
-                   .values_list("qbo_id", flat=True))
-        # A contact billed in two currencies has two customers: only one is certain.
-        return ids[0] if len(ids) == 1 else ""
+        if contact.pk not in self.customers:
+            ct = ContentType.objects.get_for_model(type(contact))
+            ids = list(EntityLink.objects.filter(connection=self.conn, content_type=ct,
+                                                 object_id=str(contact.pk)).exclude(qbo_id="")
+                       .values_list("qbo_id", flat=True))
+            # A contact billed in two currencies has two customers: only one is certain.
+            self.customers[contact.pk] = ids[0] if len(ids) == 1 else ""
+        return self.customers[contact.pk]
 
-    def _payments(self, obj: Any) -> tuple[AppPayment, ...]:
-        if self.pay_adapter is None:
-            return ()
-        pays = list(self.adapter.payments_of(obj))
-        links = dict(EntityLink.objects.filter(
-            connection=self.conn, content_type=self.pay_ct,
-            object_id__in=[str(p.pk) for p in pays]).values_list("object_id", "qbo_id"))
+    def _payments(self, pays: list[Any], links: dict[str, str]) -> tuple[AppPayment, ...]:
         out = []
         for pay in pays:
             pushed = self.pay_adapter.should_sync(pay)
@@ -314,8 +338,20 @@ class _Walk:
         if not values:
             return {}
         listed = ", ".join(quote(v) for v in values)
-        rows = self.client.query(f"SELECT * FROM {entity} WHERE {field} IN ({listed}) "
-                                 f"MAXRESULTS 1000")
+        statement = f"SELECT * FROM {entity} WHERE {field} IN ({listed}) MAXRESULTS 1000"
+        for attempt in range(1, READ_TRIES + 1):
+            try:
+                rows = self.client.query(statement)
+                break
+            except TransientError as exc:
+                # A read changes nothing, so it is safe to send again: wait for the
+                # budget (ours or QuickBooks'), or back off after a 5xx or a timeout.
+                if attempt == READ_TRIES:
+                    raise
+                wait = getattr(exc, "retry_after", None)
+                if wait is None:
+                    wait = 60.0 if isinstance(exc, Throttled) else 2.0 ** attempt
+                time.sleep(min(float(wait), 60.0))
         return {str(row.get("Id")): row for row in rows}
 
     def _keep(self, found: list[Found], object_id: str, number: str) -> None:
@@ -327,7 +363,8 @@ class _Walk:
             if print_ in self.ignored:
                 self.run.ignored += 1
                 continue
-            self.counts[item.kind] = self.counts.get(item.kind, 0) + 1
+            kind = str(item.kind)
+            self.counts[kind] = self.counts.get(kind, 0) + 1
             label = f"{item.entity} {oid}" if item.payment_key else f"invoice {number}"
             rows.append(Difference(
                 run=self.run, connection=self.conn, kind=item.kind, entity=item.entity,

@@ -214,3 +214,18 @@ def test_an_unlinked_invoice_under_the_same_number_is_linked(qbo_simulator, conn
     assert EntityLink.objects.get(qbo_type="Invoice").qbo_id == qbo_id
     assert len(qbo(qbo_simulator, "Invoice")) == 1
     assert reconcile(connected).found == 0
+
+
+def test_a_line_edited_in_quickbooks_is_shown_line_by_line(qbo_simulator, connected,
+                                                           contact, realm):
+    invoice, link = _pushed(contact)
+    record = qbo(qbo_simulator, "Invoice")[0]
+    lines = [dict(ln) for ln in record["Line"] if ln.get("DetailType") ==
+             "SalesItemLineDetail"]
+    detail = dict(lines[0]["SalesItemLineDetail"], UnitPrice=Decimal("125.00"))
+    lines[0] = {**lines[0], "Amount": Decimal("375.00"), "SalesItemLineDetail": detail}
+    qbo_simulator.accountant.edit_invoice(realm, link.qbo_id, {"Line": lines})
+    diff = _only(reconcile(connected))
+    assert diff.kind == "edited"
+    assert "line 1: QuickBooks 3 × 125 = 375 (item" in diff.explanation
+    assert "the app sent 3 × 120 = 360 (item" in diff.explanation

@@ -111,12 +111,20 @@ def test_a_queued_run_is_done_by_a_worker(qbo_simulator, connected, contact):
     assert (run.status, run.total, run.trigger) == ("done", 1, "api")
 
 
-def test_a_run_that_cannot_read_says_why(qbo_simulator, connected, contact):
+def test_a_read_is_tried_again_then_the_run_says_why(qbo_simulator, connected, contact,
+                                                     monkeypatch):
     _many(contact, 1)
+    slept: list[float] = []
+    monkeypatch.setattr("qbo_sync.reconcile.run.time.sleep", slept.append)
+    qbo_simulator.inject("error", status=503, path="/query$", times=2)
+    run = reconcile(connected)
+    assert (run.status, run.total, slept) == ("done", 1, [2.0, 4.0])
     qbo_simulator.inject("error", status=503, path="/query$", times=None)
     run = reconcile(connected)
     assert run.status == "failed"
-    assert run.error
+    assert run.error == ("QuickBooks did not answer the reads after 5 tries (Service "
+                         "Unavailable). Start the run again later; the schedule also runs "
+                         "it again.")
 
 
 def test_the_command_prints_progress_and_a_summary(qbo_simulator, connected, contact,
