@@ -111,6 +111,10 @@ class DifferenceAdmin(ScopedAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
+        context = {"title": "Differences found by reconciliation", **(extra_context or {})}
+        return super().changelist_view(request, context)
+
     def has_repair_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("qbo_sync.change_difference")
 

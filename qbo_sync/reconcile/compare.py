@@ -121,7 +121,7 @@ def invoice_differences(app: AppInvoice, record: dict | None, qbo_id: str, *,
               if not d.startswith("CustomerRef")] if app.last_payload else []
     if edited:
         out.append(Found(Kind.EDITED, f"{name} was edited in QuickBooks: " + "; ".join(edited)
-                         + ".", {"fields": edited}, _figures(record), qbo_id,
+                         + ".", _app_figures(app, is_us=is_us), _figures(record), qbo_id,
                          (PUSH, ACCEPT, IGNORE)))
     if app.data is not None and not edited:
         out += _totals(app, record, qbo_id, is_us=is_us, authority=authority)
@@ -132,8 +132,17 @@ def invoice_differences(app: AppInvoice, record: dict | None, qbo_id: str, *,
 
 def _figures(record: dict) -> dict[str, Any]:
     tax = (record.get("TxnTaxDetail") or {}).get("TotalTax")
-    return {"total": str(record.get("TotalAmt")), "tax": None if tax is None else str(tax),
-            "balance": str(balance(record))}
+    return {"total": money_str(Decimal(str(record.get("TotalAmt") or 0))),
+            "tax": None if tax is None else money_str(Decimal(str(tax))),
+            "balance": money_str(balance(record))}
+
+
+def _app_figures(app: AppInvoice, *, is_us: bool) -> dict[str, Any]:
+    figures = app_figures(app.data, is_us=is_us) if app.data is not None else None
+    if figures is None:
+        return {"status": app.status}
+    return {"total": money_str(figures.total), "tax": money_str(figures.tax),
+            "status": app.status}
 
 
 def _totals(app: AppInvoice, record: dict, qbo_id: str, *, is_us: bool,
