@@ -81,6 +81,23 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
             "carry only ids and are far smaller.",
             id="qbo_sync.E009",
         ))
+    how = app_settings.INVOICE_DELETE
+    if how not in ("void", "delete", "keep"):
+        errors.append(Error(
+            f"QBO_SYNC['INVOICE_DELETE'] is {how!r}.",
+            hint='Set it to "void" (the default: the QuickBooks invoice is voided), '
+            '"delete" (it is deleted there) or "keep" (left as it is; reconciliation '
+            "reports it).",
+            id="qbo_sync.E010",
+        ))
+    hours = app_settings.RECONCILE_INTERVAL_HOURS
+    if isinstance(hours, bool) or not isinstance(hours, (int, float)) or hours < 0:
+        errors.append(Error(
+            f"QBO_SYNC['RECONCILE_INTERVAL_HOURS'] is {hours!r}: it must be a number of "
+            "hours, 0 or more.",
+            hint="Leave it out for the default (24, daily); 0 turns the schedule off.",
+            id="qbo_sync.E011",
+        ))
     redirect = app_settings.REDIRECT_URI or ""
     if env == "production" and redirect and not redirect.startswith("https://"):
         errors.append(Warning(

@@ -117,6 +117,9 @@ DEFAULTS: dict[str, Any] = {
     "CONNECT_DONE_URL": "/admin/qbo_sync/connection/",
     # Pull catch-up period in minutes.
     "POLL_INTERVAL_MINUTES": 10,
+    # What deleting a synced invoice in the app does in QuickBooks: "void" it, "delete"
+    # it, or "keep" it (reconciliation then reports it).
+    "INVOICE_DELETE": "void",
     # Hours between scheduled reconciliations of every connection (0: none scheduled).
     "RECONCILE_INTERVAL_HOURS": 24,
     "RETRY": {"AUTO_RETRIES": 3, "BASE_DELAY": 60, "MAX_ATTEMPTS": 5},

@@ -219,6 +219,7 @@ class JobAction(models.TextChoices):
     CREATE = "create", "Create"
     UPDATE = "update", "Update"
     VOID = "void", "Void"
+    DELETE = "delete", "Delete"
     SYNC_PAYMENT = "sync_payment", "Sync payment"
     CREDIT_MEMO = "credit_memo", "Sync credit memo"
     REFUND = "refund", "Sync refund"

@@ -11,10 +11,12 @@ from typing import Any
 
 from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
+from django.db.models import Q
 from django.db.models.signals import post_delete, post_init, post_save
 
 from .adapters import KINDS, get_adapter
-from .models import EntityLink, JobAction
+from .conf import app_settings
+from .models import EntityLink, JobAction, LinkStatus, SyncJob
 from .sync import outbox
 
 _state = threading.local()
@@ -47,6 +49,9 @@ def connect() -> None:
                           dispatch_uid=f"qbo_sync.snapshot.{kind}")
         post_save.connect(partial(_saved, kind), sender=model, weak=False,
                           dispatch_uid=f"qbo_sync.saved.{kind}")
+        if kind in outbox.GONE_KINDS:
+            post_delete.connect(partial(_deleted, kind), sender=model, weak=False,
+                                dispatch_uid=f"qbo_sync.deleted.{kind}")
         for label, parent_attr in getattr(adapter, "related_models", {}).items():
             related = apps.get_model(label)
             handler = partial(_related_changed, kind, parent_attr)
@@ -119,6 +124,24 @@ def decide(kind: str, adapter: Any, instance: Any, before: dict | None, *,
     if previous in (None, "draft"):
         return JobAction.SYNC if _in_scope(adapter, instance, conn) else None
     return JobAction.SYNC if edited else None
+
+
+def _deleted(kind: str, sender: Any, instance: Any, **kwargs: Any) -> None:
+    """A synced invoice or payment deleted in the app: queue its removal from
+    QuickBooks (``INVOICE_DELETE`` for invoices). One that never reached QuickBooks, and
+    has no push on its way, costs two SELECTs and writes nothing."""
+    if is_muted() or instance.pk is None:
+        return
+    if kind == "invoice" and str(app_settings.INVOICE_DELETE) == "keep":
+        return
+    ct = ContentType.objects.get_for_model(type(instance))
+    live = EntityLink.objects.filter(content_type=ct, object_id=str(instance.pk)).filter(
+        ~Q(qbo_id="") | Q(qbo_status=LinkStatus.CREATING)).exists()
+    waiting = live or SyncJob.objects.filter(
+        content_type=ct, object_id=str(instance.pk), direction=SyncJob.Direction.PUSH,
+        status__in=[SyncJob.Status.PENDING, SyncJob.Status.RUNNING]).exists()
+    if waiting:
+        outbox.enqueue(kind, instance, action=JobAction.VOID)
 
 
 def _linked(instance: Any) -> bool:

@@ -25,6 +25,7 @@ from ..models import EntityLink, JobAction, LinkStatus, SyncJob
 from ..qbo.wire import quote, request_id
 from ..sync import links
 from ..sync.job import Defer, JobRun, Skip, worker_id
+from . import gone
 from .context import context, marker, record, with_marker
 from .customers import push_contact, sync_customer
 from .totals import settle_totals, unpushed_payments
@@ -75,6 +76,8 @@ def _create(run: JobRun, link: EntityLink, entity: str, payload: dict, customer_
 
 
 def push_invoice(run: JobRun) -> str | None:
+    if run.obj is None:
+        return gone.invoice_gone(run)
     inv, adapter, conn = run.obj, run.adapter, run.connection
     status = adapter.status_of(inv)
     link = links.find_link(conn, inv)
@@ -219,6 +222,8 @@ def _dependency_row(run: JobRun, kind: str, obj: Any) -> tuple[SyncJob, dict | N
 def push_payment(run: JobRun) -> str | None:
     """A QBO Payment applied to its invoice (LinkedTxn), deposited to the Default
     Deposit Account (docs/qbo-rules.md §5.3)."""
+    if run.obj is None:
+        return gone.payment_gone(run)
     pay, adapter, conn = run.obj, run.adapter, run.connection
     run.job.action = JobAction.SYNC_PAYMENT
     data = adapter.to_data(pay)

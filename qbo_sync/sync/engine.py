@@ -36,7 +36,7 @@ from ..pull.apply import HANDLERS as PULL_HANDLERS
 from ..push.documents import HANDLERS as PUSH_HANDLERS
 from ..qbo.client import shared_session
 from .job import Defer, Handler, JobRun, Skip, worker_id
-from .outbox import dispatch_on_commit
+from .outbox import GONE_ACTIONS, dispatch_on_commit
 
 logger = logging.getLogger("qbo_sync.engine")
 
@@ -118,7 +118,10 @@ def execute(job: SyncJob) -> str:
             run.adapter = get_adapter(job.entity)
             model = job.content_type.model_class()
             run.obj = model._default_manager.filter(pk=job.object_id).first() if model else None
-            if run.obj is None:
+            # A push of a record deleted in the app removes it from QuickBooks
+            # (push/gone.py); any other job of a deleted record has nothing to do.
+            if run.obj is None and not (job.direction == SyncJob.Direction.PUSH
+                                        and job.action in GONE_ACTIONS):
                 raise Skip("The record no longer exists in the app.")
         handler = HANDLERS.get((job.direction, job.entity)) or HANDLERS.get(
             (job.direction, "*")

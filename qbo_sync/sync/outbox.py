@@ -33,6 +33,13 @@ PUSH_ACTIONS = {
 }
 
 
+#: Push actions that still run when the host record is gone (``push/gone.py``): a record
+#: deleted in the app is voided or deleted in QuickBooks from its link alone.
+GONE_ACTIONS = (JobAction.VOID, JobAction.DELETE)
+#: Kinds whose deletion in the app reaches QuickBooks.
+GONE_KINDS = ("invoice", "payment")
+
+
 def connection_for(workspace: str) -> Connection | None:
     """The workspace's connection if it can take jobs (connected or waiting for a
     reconnect); None when it was never connected or is disconnected."""
@@ -101,11 +108,11 @@ def _join(waiting: SyncJob, action: str) -> bool:
     and the caller writes a new job instead (nothing is lost, docs/architecture.md, invariant 1).
     """
     fields: dict[str, Any] = {"updated_at": timezone.now()}
-    if action == JobAction.VOID:
-        fields["action"] = JobAction.VOID
+    if action in GONE_ACTIONS:
+        fields["action"] = action
     joined = SyncJob.objects.filter(pk=waiting.pk, status=waiting.status).update(**fields)
-    if joined and action == JobAction.VOID:
-        waiting.action = JobAction.VOID
+    if joined and action in GONE_ACTIONS:
+        waiting.action = action
     return bool(joined)
 
 

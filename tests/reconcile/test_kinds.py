@@ -143,8 +143,12 @@ def test_void_in_the_app_open_in_quickbooks_is_voided_there(qbo_simulator, conne
 
 
 def test_deleted_in_the_app_open_in_quickbooks(qbo_simulator, connected, contact):
+    from django.conf import settings
+    from django.test import override_settings
+
     invoice, _ = _pushed(contact)
-    Invoice.objects.filter(pk=invoice.pk).delete()
+    with override_settings(QBO_SYNC={**settings.QBO_SYNC, "INVOICE_DELETE": "keep"}):
+        Invoice.objects.filter(pk=invoice.pk).delete()  # left in QuickBooks on purpose
     diff = _only(reconcile(connected))
     assert diff.kind == "open_in_qbo"
     assert "deleted in the app but is open in QuickBooks" in diff.explanation
