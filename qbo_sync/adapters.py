@@ -96,6 +96,13 @@ class InvoiceAdapter(BaseAdapter):
         does not record pulled payments."""
         return None
 
+    def settlement_of(self, obj: Any) -> data.Settlement:
+        """For an invoice marked paid without payment records for all of it: the date,
+        method and reference of the payment to push for the rest
+        (``PAID_WITHOUT_PAYMENT = "push"``). Not overridden: reconciliation reports such
+        invoices instead."""
+        raise NotImplementedError
+
     def accept_quickbooks(self, obj: Any, record: dict) -> None:
         """Take QuickBooks' version of the invoice into the app: a reconciliation
         repair a person chose. ``record`` is QBO's Invoice (``"status": "Deleted"``

@@ -120,6 +120,10 @@ DEFAULTS: dict[str, Any] = {
     # What deleting a synced invoice in the app does in QuickBooks: "void" it, "delete"
     # it, or "keep" it (reconciliation then reports it).
     "INVOICE_DELETE": "void",
+    # An invoice marked paid in the app without payment records for all of it: "push" a
+    # payment for the rest (the invoice adapter's settlement_of gives its date and
+    # method), or "report" it (reconciliation's paid_in_app).
+    "PAID_WITHOUT_PAYMENT": "push",
     # Hours between scheduled reconciliations of every connection (0: none scheduled).
     "RECONCILE_INTERVAL_HOURS": 24,
     "RETRY": {"AUTO_RETRIES": 3, "BASE_DELAY": 60, "MAX_ATTEMPTS": 5},

@@ -120,6 +120,16 @@ class RefundData(DocumentFigures):
 
 
 @dataclass(frozen=True)
+class Settlement:
+    """How an invoice marked paid in the app was paid, when no payment record says so
+    (``InvoiceAdapter.settlement_of``)."""
+
+    date: date
+    method: str = ""
+    reference: str = ""
+
+
+@dataclass(frozen=True)
 class PulledPayment:
     """A payment recorded in QBO, as handed to the host's invoice adapter."""
 

@@ -221,6 +221,7 @@ class JobAction(models.TextChoices):
     VOID = "void", "Void"
     DELETE = "delete", "Delete"
     SYNC_PAYMENT = "sync_payment", "Sync payment"
+    SETTLE = "settle", "Record the payment of an invoice paid in the app"
     CREDIT_MEMO = "credit_memo", "Sync credit memo"
     REFUND = "refund", "Sync refund"
     PULL_PAYMENT = "pull_payment", "Record a QuickBooks payment"

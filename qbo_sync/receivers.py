@@ -17,6 +17,7 @@ from django.db.models.signals import post_delete, post_init, post_save
 from .adapters import KINDS, get_adapter
 from .conf import app_settings
 from .models import EntityLink, JobAction, LinkStatus, SyncJob
+from .push import settle
 from .sync import outbox
 
 _state = threading.local()
@@ -101,6 +102,17 @@ def _saved(kind: str, sender: Any, instance: Any, created: bool, raw: bool = Fal
     action = decide(kind, adapter, instance, before, conn=conn)
     if action:
         outbox.enqueue(kind, instance, action=action, connection=conn)
+    if kind == "invoice" and _paid_without_payment(adapter, instance, before):
+        outbox.enqueue(kind, instance, action=JobAction.SETTLE, connection=conn)
+
+
+def _paid_without_payment(adapter: Any, instance: Any, before: dict | None) -> bool:
+    """Just marked paid, linked, and its payment records leave part of it unpaid: the
+    rest is pushed as a payment (``push/settle.py``)."""
+    if adapter.status_of(instance) != "paid" or (before or {}).get("status") != "sent":
+        return False
+    return settle.can_settle(adapter) and _linked(instance) and (
+        settle.unrecorded(adapter, instance) > 0)
 
 
 def decide(kind: str, adapter: Any, instance: Any, before: dict | None, *,

@@ -23,6 +23,7 @@ from qbo_sync.data import (
     PaymentData,
     PulledPayment,
     RefundData,
+    Settlement,
 )
 
 from . import money
@@ -140,6 +141,12 @@ class InvoiceAdapter(adapters.InvoiceAdapter):
         if source == "quickbooks":
             note = f"Invoice {obj.number} paid in QuickBooks on {_day(when)}."
         obj.mark_paid(when, note=note)
+
+    def settlement_of(self, obj: Invoice) -> Settlement:
+        """Marked paid without a payment record (the admin's "Mark selected invoices
+        paid"): paid on the day it was marked, by an unrecorded method."""
+        when = obj.paid_at or timezone.now()
+        return Settlement(date=timezone.localdate(when), method="Recorded as paid in the app")
 
     def accept_quickbooks(self, obj: Invoice, record: dict) -> None:
         """Reconciliation's "accept QuickBooks' version": a void or delete there voids

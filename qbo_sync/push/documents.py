@@ -25,7 +25,7 @@ from ..models import EntityLink, JobAction, LinkStatus, SyncJob
 from ..qbo.wire import quote, request_id
 from ..sync import links
 from ..sync.job import Defer, JobRun, Skip, worker_id
-from . import gone
+from . import gone, settle
 from .context import context, marker, record, with_marker
 from .customers import push_contact, sync_customer
 from .totals import settle_totals, unpushed_payments
@@ -81,6 +81,8 @@ def push_invoice(run: JobRun) -> str | None:
     inv, adapter, conn = run.obj, run.adapter, run.connection
     status = adapter.status_of(inv)
     link = links.find_link(conn, inv)
+    if run.job.action == JobAction.SETTLE:
+        return settle.settle_invoice(run, link, lambda: _invoice_first(run, inv), _create)
     if status == "draft":
         raise Skip("Drafts are not sent to QuickBooks.")
     if status == "void":

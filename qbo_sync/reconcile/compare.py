@@ -168,7 +168,7 @@ def _paid(app: AppInvoice, record: dict, qbo_id: str) -> list[Found]:
                       f"{money_str(open_there)} open"
                       + (f"; {len(unsent)} app payment(s) never reached QuickBooks."
                          if unsent else "; the app recorded no payment for it."),
-                      {"status": "paid"}, _figures(record), qbo_id, (IGNORE,))]
+                      {"status": "paid"}, _figures(record), qbo_id, (PUSH, IGNORE))]
     if is_paid(record) and app.status != "paid":
         return [Found(Kind.PAID_IN_QBO, f"{name} is fully paid in QuickBooks but {app.status}"
                       " in the app.", {"status": app.status}, _figures(record), qbo_id,

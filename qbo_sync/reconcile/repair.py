@@ -110,7 +110,8 @@ def _obj(diff: Difference) -> Any:
 
 def _link(diff: Difference) -> EntityLink | None:
     return EntityLink.objects.filter(connection=diff.connection, content_type=diff.content_type,
-                                     object_id=diff.object_id).exclude(qbo_id="").first()
+                                     object_id=diff.object_id, variant="").exclude(
+        qbo_id="").first()
 
 
 def _enqueue(kind: str, obj: Any, diff: Difference, action: str | None = None) -> list[SyncJob]:
@@ -123,6 +124,9 @@ def _enqueue(kind: str, obj: Any, diff: Difference, action: str | None = None) -
 
 def _push(diff: Difference) -> list[SyncJob]:
     obj, link = _obj(diff), _link(diff)
+    if diff.kind == DifferenceKind.PAID_IN_APP:
+        # Paid in the app without a payment for all of it: push the payment for the rest.
+        return _enqueue("invoice", obj, diff, action=JobAction.SETTLE)
     if link is not None:
         if diff.kind == DifferenceKind.MISSING:
             # Deleted there: forget the record so the push creates the invoice again.

@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
@@ -35,11 +36,13 @@ from ..exceptions import (
 from ..models import (
     Connection,
     Difference,
+    DifferenceKind,
     EntityLink,
     IgnoredDifference,
     ReconciliationRun,
     SyncJob,
 )
+from ..push import settle
 from ..qbo.wire import json_safe, quote
 from ..sync.queue import queue_task
 from .compare import AppInvoice, AppPayment, Found, invoice_differences, unlinked_difference
@@ -190,7 +193,8 @@ class _Walk:
                        if self.pay_adapter else None)
         self.contact_adapter = get_adapter("contact")
         self.counts: dict[str, int] = {}
-        self.customers: dict[Any, str] = {}  # contact pk → its one QBO customer, or ""
+        self.customers: dict[Any, str] = {}
+        self.settled: dict[str, AppPayment] = {}  # contact pk → its one QBO customer, or ""
         self.ignored = set(IgnoredDifference.objects.filter(connection=self.conn)
                            .values_list("fingerprint", flat=True))
 
@@ -225,6 +229,7 @@ class _Walk:
         pays = {key: list(self.adapter.payments_of(obj)) if self.pay_adapter else []
                 for key, obj in objs.items()}
         pay_links = self._pay_links(pays)
+        self.settled = self._settled(list(objs))
         busy = self._busy(objs, pays)
         wanted = [link for link in chunk if link.object_id not in busy
                   and self._in_window(objs.get(link.object_id))]
@@ -252,6 +257,18 @@ class _Walk:
             except Exception:  # noqa: BLE001 - a key the host can no longer read
                 continue
         return {str(k): v for k, v in self.model._default_manager.in_bulk(keys).items()}
+
+    def _settled(self, keys: list[str]) -> dict[str, AppPayment]:
+        """The payments pushed for invoices marked paid without a record (push/settle.py):
+        the app's too, though no host payment row holds them."""
+        out = {}
+        for link in EntityLink.objects.filter(connection=self.conn, content_type=self.ct,
+                                              object_id__in=keys, variant=settle.VARIANT
+                                              ).exclude(qbo_id=""):
+            amount = Decimal(str((link.last_payload or {}).get("TotalAmt") or 0))
+            out[link.object_id] = AppPayment(key=f"settle-{link.object_id}", amount=amount,
+                                             pushed=False, qbo_id=link.qbo_id)
+        return out
 
     def _pay_links(self, pays: dict[str, list[Any]]) -> dict[str, str]:
         ids = [str(p.pk) for group in pays.values() for p in group]
@@ -281,7 +298,9 @@ class _Walk:
         return AppInvoice(key=link.object_id, number=data.number,
                           status=self.adapter.status_of(obj), data=data,
                           customer_qbo_id=self._customer(obj),
-                          payments=self._payments(pays, pay_links),
+                          payments=self._payments(pays, pay_links) + tuple(
+                              [self.settled[link.object_id]]
+                              if link.object_id in self.settled else []),
                           last_payload=link.last_payload or {})
 
     def _customer(self, obj: Any) -> str:
@@ -378,4 +397,6 @@ class _Walk:
         """The repairs that fit, less "accept" where the host cannot take QuickBooks'
         version (no ``accept_quickbooks`` hook) and it is no paid/payment pull."""
         return tuple(r for r in item.repairs
-                     if r != "accept" or can_accept(item.kind, self.adapter))
+                     if (r != "accept" or can_accept(item.kind, self.adapter))
+                     and (r != "push" or item.kind != DifferenceKind.PAID_IN_APP
+                          or settle.can_settle(self.adapter)))

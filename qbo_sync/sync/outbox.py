@@ -77,15 +77,17 @@ def enqueue(
     ct = ContentType.objects.get_for_model(type(obj))
     action = action or PUSH_ACTIONS[kind]
     due = timezone.now() + timezone.timedelta(seconds=delay)
-    waiting = (
-        SyncJob.objects.filter(
-            content_type=ct, object_id=str(obj.pk), entity=kind,
-            direction=SyncJob.Direction.PUSH,
-            status__in=[SyncJob.Status.PENDING, SyncJob.Status.PARKED],
-        )
-        .order_by("pk")
-        .first()
+    waiting = SyncJob.objects.filter(
+        content_type=ct, object_id=str(obj.pk), entity=kind,
+        direction=SyncJob.Direction.PUSH,
+        status__in=[SyncJob.Status.PENDING, SyncJob.Status.PARKED],
     )
+    # A settle pushes a payment of its own, so it joins only another settle.
+    if action == JobAction.SETTLE:
+        waiting = waiting.filter(action=JobAction.SETTLE)
+    else:
+        waiting = waiting.exclude(action=JobAction.SETTLE)
+    waiting = waiting.order_by("pk").first()
     if waiting is not None and _join(waiting, action):
         return waiting
     status = SyncJob.Status.PENDING if conn.is_connected else SyncJob.Status.PARKED

@@ -159,8 +159,12 @@ def test_deleted_in_the_app_open_in_quickbooks(qbo_simulator, connected, contact
 
 
 def test_marked_paid_in_the_app_without_a_payment(qbo_simulator, connected, contact):
+    from django.conf import settings
+    from django.test import override_settings
+
     invoice, _ = _pushed(contact)
-    invoice.mark_paid()  # the example admin's "Mark selected invoices paid"
+    with override_settings(QBO_SYNC={**settings.QBO_SYNC, "PAID_WITHOUT_PAYMENT": "report"}):
+        invoice.mark_paid()  # the example admin's "Mark selected invoices paid"
     diff = _only(reconcile(connected))
     assert diff.kind == "paid_in_app"
     assert ("paid in the app but QuickBooks has 1439.79 open; the app recorded no payment"
