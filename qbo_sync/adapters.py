@@ -41,6 +41,9 @@ class BaseAdapter:
     #: Other host models whose saves and deletes change this object, as
     #: ``{"app_label.Model": "attribute naming the parent"}`` (e.g. invoice lines).
     related_models: ClassVar[dict[str, str]] = {}
+    #: Relations ``to_data`` reads, prefetched when many objects are read at once
+    #: (a reconciliation chunk), e.g. ``("lines", "payments")``.
+    prefetch: ClassVar[tuple[str, ...]] = ()
 
     def get_model(self) -> type[models.Model]:
         return apps.get_model(self.model)

@@ -96,12 +96,14 @@ class InvoiceAdapter(adapters.InvoiceAdapter):
     # Status moves (sent → paid) are not edits; qbo_sync tracks status itself.
     watched_fields = ("number", "contact", "issue_date", "due_date", "currency", "memo", "notes")
     related_models = {"billing.InvoiceLine": "invoice"}
+    prefetch = ("lines", "payments")
 
     def workspace_of(self, obj: Invoice) -> str:
         return obj.workspace.slug
 
     def objects_for(self, workspace: str):
-        return Invoice.objects.filter(workspace__slug=workspace).select_related("workspace")
+        return Invoice.objects.filter(workspace__slug=workspace).select_related(
+            "workspace", "contact")
 
     def should_sync(self, obj: Invoice) -> bool:
         # Drafts are private until sent; QuickBooks sees an invoice from then on.
