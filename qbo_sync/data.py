@@ -32,6 +32,8 @@ class ContactData:
     taxable: bool | None = None
     tax_id: str = ""  # VAT number / tax id → PrimaryTaxIdentifier
     tax_exemption_reason: str = ""  # kept in the customer's private Notes
+    # False: archived in the app; the QBO customer is made inactive (QBO keeps it).
+    active: bool = True
 
 
 @dataclass(frozen=True)

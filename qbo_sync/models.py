@@ -220,6 +220,7 @@ class JobAction(models.TextChoices):
     UPDATE = "update", "Update"
     VOID = "void", "Void"
     DELETE = "delete", "Delete"
+    DEACTIVATE = "deactivate", "Make inactive"
     SYNC_PAYMENT = "sync_payment", "Sync payment"
     SETTLE = "settle", "Record the payment of an invoice paid in the app"
     CREDIT_MEMO = "credit_memo", "Sync credit memo"

@@ -62,7 +62,7 @@ class ContactAdapter(adapters.ContactAdapter):
     # Saves that touch nothing QuickBooks keeps don't queue a push.
     watched_fields = (
         "display_name", "company_name", "email", "phone", "address_line1", "address_line2",
-        "city", "region", "postal_code", "country", "currency",
+        "city", "region", "postal_code", "country", "currency", "archived",
     )
 
     def workspace_of(self, obj: Contact) -> str:
@@ -88,6 +88,7 @@ class ContactAdapter(adapters.ContactAdapter):
             company_name=obj.company_name,
             currency=obj.billing_currency,
             billing_address=address,
+            active=not obj.archived,
         )
 
 

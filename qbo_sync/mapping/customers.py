@@ -150,6 +150,10 @@ def customer_payload(
         # TaxExemptionReasonId takes an Intuit list id the API does not publish, so the
         # reason is kept where an accountant sees it.
         payload["Notes"] = clip(f"Tax exempt: {reason}", NOTES_MAX)
+    if not contact.active:
+        # Stated only when inactive: links written before keep their hash. Back to
+        # active, the sparse update sends Active true (``_blank``).
+        payload["Active"] = False
     if ctx.multicurrency and contact.currency.strip():
         currency = ctx.currency_ref(contact.currency, describe_contact(contact))
         if currency:
@@ -163,7 +167,7 @@ _NOT_UPDATABLE = frozenset({"CurrencyRef"})
 
 def _blank(value: Any) -> Any:
     if isinstance(value, bool):
-        return True  # no longer stated: back to QuickBooks' default, taxable
+        return True  # no longer stated: back to QuickBooks' default (taxable, active)
     if isinstance(value, dict):
         return {key: "" for key in value}
     return ""

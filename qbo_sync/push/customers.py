@@ -14,11 +14,14 @@ from ..models import EntityLink, SyncJob
 from ..qbo.wire import quote
 from ..sync import links
 from ..sync.job import JobRun, Skip
+from . import gone
 from .context import context, record
 from .write import create_once, is_our_write, reread_or_conflict, settle_found
 
 
 def push_contact(run: JobRun) -> str:
+    if run.obj is None:
+        return gone.contact_gone(run) or ""
     return sync_customer(run, run.obj)
 
 

@@ -93,6 +93,29 @@ def invoice_gone(run: JobRun) -> str | None:
     return link.qbo_id
 
 
+def contact_gone(run: JobRun) -> str | None:
+    """The host contact was deleted: QuickBooks keeps customers (a name list entry is
+    made inactive, never deleted, docs/qbo-rules.md §5.1), so its customer goes inactive.
+    Every currency variant of the contact goes with it."""
+    run.job.action = JobAction.DEACTIVATE
+    found = list(EntityLink.objects.filter(
+        connection=run.connection, content_type_id=run.job.content_type_id,
+        object_id=run.job.object_id, qbo_type="Customer").exclude(qbo_id=""))
+    if not found:
+        raise Skip("The contact was deleted in the app before it reached QuickBooks; "
+                   "nothing to change there.")
+    for link in found:
+        obj = _with_fresh_token(run, link, "Customer", lambda token, link=link: run.client.update(
+            "Customer", {"Id": link.qbo_id, "SyncToken": token, "sparse": True,
+                         "Active": False}, sparse=True))
+        link.sync_token = str(obj.get("SyncToken", link.sync_token))
+        link.save(update_fields=["sync_token", "updated_at"])
+        record(run, {"Id": link.qbo_id, "Active": False}, obj)
+    run.note(f"The contact was deleted in the app; made {len(found)} QuickBooks customer(s) "
+             "inactive (QuickBooks keeps customers for their history).")
+    return found[0].qbo_id
+
+
 def payment_gone(run: JobRun) -> str | None:
     """The host payment was deleted: void the QuickBooks payment (its amount goes back
     to the invoice's open balance there too, docs/qbo-rules.md §5.3)."""

@@ -37,7 +37,7 @@ PUSH_ACTIONS = {
 #: deleted in the app is voided or deleted in QuickBooks from its link alone.
 GONE_ACTIONS = (JobAction.VOID, JobAction.DELETE)
 #: Kinds whose deletion in the app reaches QuickBooks.
-GONE_KINDS = ("invoice", "payment")
+GONE_KINDS = ("invoice", "payment", "contact")
 
 
 def connection_for(workspace: str) -> Connection | None:

@@ -136,3 +136,37 @@ def test_a_wrong_invoice_delete_setting_is_a_system_check(value):
 
 
 __all__ = ["Invoice"]
+
+
+def test_archiving_a_contact_makes_its_customer_inactive_and_back(qbo_simulator, connected,
+                                                                  contact):
+    assert job_for(contact).status == "succeeded"
+    contact.archived = True
+    contact.save()
+    assert job_for(contact).status == "succeeded", job_for(contact).error_message
+    [customer] = qbo(qbo_simulator, "Customer")
+    assert customer["Active"] is False
+    contact.archived = False
+    contact.save()
+    assert qbo(qbo_simulator, "Customer")[0]["Active"] is True
+
+
+def test_archiving_a_contact_with_an_open_invoice_says_what_to_do(qbo_simulator, connected,
+                                                                  contact):
+    send_invoice(contact)
+    contact.archived = True
+    contact.save()
+    job = job_for(contact)
+    assert job.status == "failed"
+    assert "open balance; settle or void its invoices" in job.error_message
+    assert qbo(qbo_simulator, "Customer")[0]["Active"] is True
+
+
+def test_deleting_a_contact_makes_its_customer_inactive(qbo_simulator, connected, contact):
+    assert job_for(contact).status == "succeeded"
+    pk = contact.pk
+    contact.delete()
+    job = SyncJob.objects.filter(entity="contact", object_id=str(pk)).order_by("-pk").first()
+    assert (job.status, job.action) == ("succeeded", "deactivate"), job.error_message
+    assert qbo(qbo_simulator, "Customer")[0]["Active"] is False
+    assert "made 1 QuickBooks customer(s) inactive" in job.error_message

@@ -70,6 +70,8 @@ class Contact(models.Model):
     currency = models.CharField(
         max_length=3, blank=True, help_text="ISO 4217. Blank: the workspace's home currency."
     )
+    archived = models.BooleanField(default=False, help_text="No longer billed; kept for the "
+                                   "record (its QuickBooks customer is made inactive).")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
