@@ -548,7 +548,7 @@ class ReconciliationRun(models.Model):
 
     @property
     def calls_per_thousand(self) -> Decimal | None:
-        """QuickBooks calls per 1,000 objects compared (None before any)."""
+        """QuickBooks calls per 1,000 records compared (None before any)."""
         if not self.total:
             return None
         return (Decimal(self.calls) * 1000 / self.total).quantize(Decimal("0.1"))
@@ -572,6 +572,7 @@ class DifferenceKind(models.TextChoices):
     PAYMENT_NOT_IN_APP = "payment_not_in_app", "Payment in QuickBooks the app lacks"
     PAYMENT_NOT_IN_QBO = "payment_not_in_qbo", "Payment in the app QuickBooks lacks"
     UNLINKED = "unlinked", "Same number in QuickBooks, not linked"
+    INACTIVE = "inactive", "Customer made inactive in QuickBooks"
 
 
 class Difference(models.Model):

@@ -74,7 +74,7 @@ class ReconciliationRunAdmin(ReadOnlyAdmin):
     @admin.display(description="QuickBooks calls")
     def cost(self, run: ReconciliationRun) -> str:
         per = run.calls_per_thousand
-        return f"{run.calls}" + (f" ({per} per 1,000 invoices)" if per is not None else "")
+        return f"{run.calls}" + (f" ({per} per 1,000 records)" if per is not None else "")
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
                     extra_context: dict | None = None):

@@ -127,7 +127,10 @@ def _update_customer(run: JobRun, link: EntityLink, payload: dict) -> str:
             if attempt == 2:
                 raise
             current = run.client.read("Customer", link.qbo_id)
-            if is_our_write(payload, current, customer=True):
+            # Active is no field an accountant's edit is judged by, so it is checked on
+            # its own: a customer made inactive there is not our write.
+            active = "Active" not in body or current.get("Active", True) == body["Active"]
+            if active and is_our_write(payload, current, customer=True):
                 # A lost answer to our own update, not an accountant's edit (issue 16).
                 obj = current
                 break

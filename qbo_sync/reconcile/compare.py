@@ -215,3 +215,70 @@ def unlinked_difference(app: AppInvoice, record: dict) -> Found:
                  f"{record.get('Id')} carries its number ({note}).", {"number": app.number},
                  {"number": record.get("DocNumber"), **_figures(record)},
                  str(record.get("Id")), (LINK, IGNORE), safe=LINK if same_total else "")
+
+
+# Credit memos, refund receipts and customers --------------------------------------------
+
+
+@dataclass(frozen=True)
+class AppRecord:
+    """The app's side of a linked credit memo, refund or contact."""
+
+    kind: str  # credit_memo | refund | contact
+    key: str
+    label: str  # "credit memo CM-0001", "contact 'Northwind'"
+    #: CreditMemoData / RefundData; None for contacts and deleted rows.
+    data: Any = None
+    exists: bool = True
+    active: bool = True  # contacts
+    customer_qbo_id: str = ""
+    last_payload: dict[str, Any] = field(default_factory=dict)
+
+
+def record_differences(app: AppRecord, record: dict | None, qbo_id: str, *,
+                       is_us: bool = True, authority: str = "app") -> list[Found]:
+    """What differs for a credit memo, refund receipt or customer."""
+    name = app.label[:1].upper() + app.label[1:]
+    if not app.exists:
+        return []  # deleted in the app: the delete's own push settles QuickBooks
+    if record is None:
+        return [Found(Kind.MISSING, f"{name} is no longer in QuickBooks (Id {qbo_id}): it "
+                      "was deleted or merged there.", {"exists": True}, {"exists": False},
+                      qbo_id, (PUSH, IGNORE), entity=app.kind)]
+    out: list[Found] = []
+    if app.kind == "contact":
+        if record.get("Active") is False and app.active:
+            out.append(Found(Kind.INACTIVE, f"{name}'s customer was made inactive in "
+                             "QuickBooks; the contact is active in the app.",
+                             {"active": True}, {"active": False}, qbo_id, (PUSH, IGNORE),
+                             entity=app.kind))
+        edited = differences(app.last_payload, record, customer=True) \
+            if app.last_payload else []
+        if edited:
+            out.append(Found(Kind.EDITED, f"{name}'s customer was edited in QuickBooks: "
+                             + "; ".join(edited) + ".", {"fields": len(edited)},
+                             {"fields": len(edited)}, qbo_id, (PUSH, IGNORE),
+                             entity=app.kind))
+        return out
+    theirs = str((record.get("CustomerRef") or {}).get("value") or "")
+    if app.customer_qbo_id and theirs and theirs != app.customer_qbo_id:
+        out.append(Found(Kind.CUSTOMER, f"{name} is for QuickBooks customer {theirs}; the "
+                         f"app's contact is customer {app.customer_qbo_id}.",
+                         {"customer": app.customer_qbo_id}, {"customer": theirs}, qbo_id,
+                         (PUSH, IGNORE), entity=app.kind))
+    edited = [d for d in differences(app.last_payload, record)
+              if not d.startswith("CustomerRef")] if app.last_payload else []
+    if edited:
+        out.append(Found(Kind.EDITED, f"{name} was edited in QuickBooks: " + "; ".join(edited)
+                         + ".", {}, _figures(record), qbo_id, (PUSH, IGNORE),
+                         entity=app.kind))
+    elif app.data is not None:
+        mine, there = app_figures(app.data, is_us=is_us), quickbooks_figures(record)
+        if mine is not None and there is not None:
+            diff = compare(mine.__class__(total=mine.total, tax=mine.tax, balance=None),
+                           there, record, app.data.lines, is_us=is_us, authority=authority)
+            if diff:
+                out.append(Found(Kind.TOTALS, f"{name}: {diff['message']}", diff["app"],
+                                 diff["quickbooks"], qbo_id, (PUSH, IGNORE),
+                                 entity=app.kind))
+    return out

@@ -134,7 +134,10 @@ def _push(diff: Difference) -> list[SyncJob]:
             link.qbo_status = LinkStatus.NEW
             link.generation += 1
         # A person chose the app's version: QuickBooks' edits are no conflict any more.
-        link.last_payload, link.content_hash = {}, ""
+        # A customer made inactive there is sent Active again (the sparse update sends
+        # a flag that is no longer stated as its default, true).
+        link.last_payload = {"Active": False} if diff.kind == DifferenceKind.INACTIVE else {}
+        link.content_hash = ""
         link.save()
     return _enqueue(diff.entity, obj, diff)
 

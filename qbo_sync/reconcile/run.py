@@ -45,7 +45,15 @@ from ..models import (
 from ..push import settle
 from ..qbo.wire import json_safe, quote
 from ..sync.queue import queue_task
-from .compare import AppInvoice, AppPayment, Found, invoice_differences, unlinked_difference
+from .compare import (
+    AppInvoice,
+    AppPayment,
+    AppRecord,
+    Found,
+    invoice_differences,
+    record_differences,
+    unlinked_difference,
+)
 from .repair import can_accept, repair_safe
 
 logger = logging.getLogger("qbo_sync.reconcile")
@@ -57,6 +65,8 @@ CHUNK = 30
 READ_TRIES = 5
 #: A queued or running run older than this is taken to be lost and blocks nothing.
 STALE_AFTER = timedelta(hours=2)
+#: What else is compared, by adapter kind: its QuickBooks entity.
+OTHER_KINDS = {"credit_memo": "CreditMemo", "refund": "RefundReceipt", "contact": "Customer"}
 ACTIVE_JOBS = (SyncJob.Status.PENDING, SyncJob.Status.RUNNING, SyncJob.Status.PARKED)
 
 Progress = Callable[[ReconciliationRun], None]
@@ -203,7 +213,8 @@ class _Walk:
                                                qbo_type="Invoice").exclude(qbo_id="")
                      .order_by("pk"))
         unlinked = self._unlinked({link.object_id for link in links})
-        self.run.total = len(links) + len(unlinked)
+        others = self._other_links()
+        self.run.total = len(links) + len(unlinked) + sum(len(v) for v in others.values())
         self.run.save(update_fields=["total"])
         for chunk in _chunks(links):
             self._linked(chunk)
@@ -211,6 +222,10 @@ class _Walk:
         for chunk in _chunks(unlinked):
             self._by_number(chunk)
             self._tick(len(chunk))
+        for kind, kind_links in others.items():
+            for chunk in _chunks(kind_links):
+                self._other(kind, chunk)
+                self._tick(len(chunk))
         self.run.counts = self.counts
 
     def _tick(self, n: int) -> None:
@@ -318,6 +333,9 @@ class _Walk:
         contact = self.adapter.contact_of(obj)
         if contact is None or self.contact_adapter is None:
             return ""
+        return self._customer_of_contact(contact)
+
+    def _customer_of_contact(self, contact: Any) -> str:
         if contact.pk not in self.customers:
             ct = ContentType.objects.get_for_model(type(contact))
             ids = list(EntityLink.objects.filter(connection=self.conn, content_type=ct,
@@ -362,13 +380,71 @@ class _Walk:
                 app = AppInvoice(key=key, number=data.number, status=data.status, data=data)
                 self._keep([unlinked_difference(app, record)], key, data.number)
 
+    # Credit memos, refunds and customers -----------------------------------------------
+
+    def _other_links(self) -> dict[str, list[EntityLink]]:
+        out: dict[str, list[EntityLink]] = {}
+        for kind, qbo_type in OTHER_KINDS.items():
+            adapter = get_adapter(kind)
+            if adapter is None:
+                continue
+            ct = ContentType.objects.get_for_model(adapter.get_model())
+            out[kind] = list(EntityLink.objects.filter(
+                connection=self.conn, content_type=ct, qbo_type=qbo_type).exclude(qbo_id="")
+                .order_by("pk"))
+        return out
+
+    def _other(self, kind: str, chunk: list[EntityLink]) -> None:
+        adapter = get_adapter(kind)
+        model = adapter.get_model()
+        ct = ContentType.objects.get_for_model(model)
+        pk = model._meta.pk
+        objs = {str(o.pk): o for o in model._default_manager.filter(
+            pk__in=[pk.to_python(link.object_id) for link in chunk])}
+        busy = set(SyncJob.objects.filter(content_type=ct, object_id__in=list(objs),
+                                          status__in=ACTIVE_JOBS)
+                   .values_list("object_id", flat=True))
+        wanted = [link for link in chunk if link.object_id not in busy]
+        self.run.in_flight += len(chunk) - len(wanted)
+        # Name lists hide inactive records unless asked (docs/qbo-rules.md §8).
+        records = self._read(OTHER_KINDS[kind], "Id", [link.qbo_id for link in wanted],
+                             extra=" AND Active IN (true, false)" if kind == "contact" else "")
+        for link in wanted:
+            app = self._app_record(kind, adapter, link, objs.get(link.object_id))
+            found = record_differences(app, records.get(link.qbo_id), link.qbo_id,
+                                       is_us=self.is_us, authority=self.conn.tax_authority)
+            self._keep(found, link.object_id, "", ct=ct, label=app.label)
+
+    def _app_record(self, kind: str, adapter: Any, link: EntityLink, obj: Any) -> AppRecord:
+        label = f"{kind.replace('_', ' ')} {link.doc_number or link.object_id}"
+        if obj is None:
+            return AppRecord(kind=kind, key=link.object_id, label=label, exists=False)
+        data = adapter.to_data(obj)
+        if kind == "contact":
+            return AppRecord(kind=kind, key=link.object_id, label=f"contact "
+                             f"{data.display_name!r}", active=data.active,
+                             last_payload=link.last_payload or {})
+        return AppRecord(kind=kind, key=link.object_id,
+                         label=f"{kind.replace('_', ' ')} {data.number}", data=data,
+                         customer_qbo_id=self._customer_of_key(data.contact_key),
+                         last_payload=link.last_payload or {})
+
+    def _customer_of_key(self, contact_key: str) -> str:
+        if self.contact_adapter is None or not contact_key:
+            return ""
+        model = self.contact_adapter.get_model()
+        contact = model._default_manager.filter(pk=contact_key).first()
+        return self._customer_of_contact(contact) if contact is not None else ""
+
     # Reading and keeping --------------------------------------------------------------
 
-    def _read(self, entity: str, field: str, values: list[str]) -> dict[str, dict]:
+    def _read(self, entity: str, field: str, values: list[str], *,
+              extra: str = "") -> dict[str, dict]:
         if not values:
             return {}
         listed = ", ".join(quote(v) for v in values)
-        statement = f"SELECT * FROM {entity} WHERE {field} IN ({listed}) MAXRESULTS 1000"
+        statement = (f"SELECT * FROM {entity} WHERE {field} IN ({listed}){extra} "
+                     "MAXRESULTS 1000")
         for attempt in range(1, READ_TRIES + 1):
             try:
                 rows = self.client.query(statement)
@@ -384,21 +460,23 @@ class _Walk:
                 time.sleep(min(float(wait), 60.0))
         return {str(row.get("Id")): row for row in rows}
 
-    def _keep(self, found: list[Found], object_id: str, number: str) -> None:
+    def _keep(self, found: list[Found], object_id: str, number: str, *,
+              ct: Any = None, label: str = "") -> None:
         rows = []
         for item in found:
-            ct, oid = (self.pay_ct, item.payment_key) if item.payment_key else (self.ct,
-                                                                                object_id)
-            print_ = fingerprint(self.conn, item, ct.pk if ct else None, oid)
+            row_ct, oid = (self.pay_ct, item.payment_key) if item.payment_key else (
+                ct or self.ct, object_id)
+            print_ = fingerprint(self.conn, item, row_ct.pk if row_ct else None, oid)
             if print_ in self.ignored:
                 self.run.ignored += 1
                 continue
             kind = str(item.kind)
             self.counts[kind] = self.counts.get(kind, 0) + 1
-            label = f"{item.entity} {oid}" if item.payment_key else f"invoice {number}"
+            row_label = (f"{item.entity} {oid}" if item.payment_key
+                         else label or f"invoice {number}")
             rows.append(Difference(
                 run=self.run, connection=self.conn, kind=item.kind, entity=item.entity,
-                content_type=ct, object_id=oid, label=label[:255], qbo_id=item.qbo_id,
+                content_type=row_ct, object_id=oid, label=row_label[:255], qbo_id=item.qbo_id,
                 explanation=item.explanation, app_value=json_safe(item.app),
                 qbo_value=json_safe(item.quickbooks), repairs=list(self._offered(item)),
                 safe_repair=item.safe, fingerprint=print_))

@@ -30,7 +30,7 @@ def test_a_clean_company_has_no_differences(qbo_simulator, connected, contact):
         _pushed(contact, number=f"INV-{n:05d}")
     run = reconcile(connected)
     assert run.status == "done", run.error
-    assert (run.total, run.found, kinds(run)) == (3, 0, [])
+    assert (run.total, run.found, kinds(run)) == (4, 0, [])  # 3 invoices, 1 customer
 
 
 def test_deleted_in_quickbooks_is_found_and_pushed_again(qbo_simulator, connected, contact,

@@ -38,9 +38,10 @@ def test_the_cost_is_one_query_per_thirty_invoices(qbo_simulator, connected, con
     # What the run records is what QuickBooks received, and within the budget.
     assert run.calls == made
     assert made <= 1 + math.ceil(40 / 30) + 2
-    assert run.calls_per_thousand == Decimal(made * 1000 / 40).quantize(Decimal("0.1"))
+    assert run.total == 41  # the 40 invoices and their customer
+    assert run.calls_per_thousand == Decimal(made * 1000 / 41).quantize(Decimal("0.1"))
     queries = [r for r in api_calls(qbo_simulator)[before:] if r.path.endswith("/query")]
-    assert len(queries) == math.ceil(40 / 30)
+    assert len(queries) == math.ceil(40 / 30) + 1  # + the customer's
 
 
 def test_safe_repairs_run_unattended_and_the_rest_wait(qbo_simulator, connected, contact):
@@ -108,7 +109,7 @@ def test_a_queued_run_is_done_by_a_worker(qbo_simulator, connected, contact):
     with transaction.atomic():
         run = start_reconciliation(connected, trigger="api")
     run.refresh_from_db()
-    assert (run.status, run.total, run.trigger) == ("done", 1, "api")
+    assert (run.status, run.total, run.trigger) == ("done", 2, "api")  # invoice, customer
 
 
 def test_a_read_is_tried_again_then_the_run_says_why(qbo_simulator, connected, contact,
@@ -118,7 +119,7 @@ def test_a_read_is_tried_again_then_the_run_says_why(qbo_simulator, connected, c
     monkeypatch.setattr("qbo_sync.reconcile.run.time.sleep", slept.append)
     qbo_simulator.inject("error", status=503, path="/query$", times=2)
     run = reconcile(connected)
-    assert (run.status, run.total, slept) == ("done", 1, [2.0, 4.0])
+    assert (run.status, run.total, slept) == ("done", 2, [2.0, 4.0])
     qbo_simulator.inject("error", status=503, path="/query$", times=None)
     run = reconcile(connected)
     assert run.status == "failed"
@@ -133,8 +134,8 @@ def test_the_command_prints_progress_and_a_summary(qbo_simulator, connected, con
     Invoice.objects.filter(pk=invoice.pk).update(status=Invoice.Status.VOID)
     call_command("qbo_sync_reconcile", "--workspace", "default")
     out, err = capsys.readouterr()
-    assert "100% 1/1" in err
-    assert "1 invoice compared, 1 difference: open_in_qbo 1" in out
+    assert "100% 2/2" in err
+    assert "2 records compared, 1 difference: open_in_qbo 1" in out
     assert "QuickBooks calls" in out
     run = ReconciliationRun.objects.get()
     assert run.trigger == "command"

@@ -119,5 +119,5 @@ def test_admin_action_starts_a_run(admin_client, qbo_simulator, connected, conta
                              follow=True)
     assert "Reconciliation of default started" in resp.content.decode()
     run = ReconciliationRun.objects.get()
-    assert (run.status, run.trigger, run.total) == ("done", "admin", 1)
+    assert (run.status, run.trigger, run.total) == ("done", "admin", 2)
     assert Difference.objects.count() == 0

@@ -29,7 +29,8 @@ def _plural(n: int, word: str) -> str:
 
 
 class Command(BaseCommand):
-    help = "Compare a workspace's invoices with QuickBooks and report every difference."
+    help = ("Compare a workspace's invoices, payments, credit memos, refunds and customers "
+            "with QuickBooks and report every difference.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--workspace", required=True, help="Workspace key.")
@@ -55,11 +56,11 @@ class Command(BaseCommand):
             raise CommandError(f"Reconciliation {run.pk} failed: {run.error}")
         found = ", ".join(f"{kind} {n}" for kind, n in sorted(run.counts.items()))
         self.stdout.write(
-            f"Run {run.pk}: {_plural(run.total, 'invoice')} compared, "
+            f"Run {run.pk}: {_plural(run.total, 'record')} compared, "
             f"{run.found} difference{'' if run.found == 1 else 's'}"
             + (f": {found}" if found else "") + ".")
         self.stdout.write(f"{run.calls} QuickBooks calls ({run.calls_per_thousand or 0} per "
-                          f"1,000 invoices); {run.in_flight} left out with a sync on its "
+                          f"1,000 records); {run.in_flight} left out with a sync on its "
                           f"way, {run.ignored} ignored as before.")
         if run.fix == "safe":
             self.stdout.write(f"{run.repaired} safe repair{'' if run.repaired == 1 else 's'} "
