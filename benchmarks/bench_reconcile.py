@@ -146,7 +146,8 @@ def main() -> None:
                     assert found == DIFFERENCES, f"found {found}, expected {DIFFERENCES}"
                     times[chunk].append(elapsed)
                     calls[chunk].append(made)
-                    print(f"  {chunk:>3} ids/query: {total} invoices, {found} differences, "
+                    print(f"  {chunk:>3} ids/query: {total} records (the invoices and their "
+                          f"customer), {found} differences, "
                           f"{made} calls, {elapsed:.1f}s")
             for chunk in (30, 100):
                 per = statistics.median(calls[chunk]) * 1000 / args.invoices

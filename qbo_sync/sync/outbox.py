@@ -224,7 +224,11 @@ def retry_job(job: SyncJob, *, user: Any = None) -> SyncJob:
     job.status = SyncJob.Status.PARKED if parked else SyncJob.Status.PENDING
     job.next_attempt_at = timezone.now()
     job.max_attempts = max(job.max_attempts, job.attempts + 1)
-    job.save(update_fields=["status", "next_attempt_at", "max_attempts", "updated_at"])
+    fields = ["status", "next_attempt_at", "max_attempts", "updated_at"]
+    if user is not None and getattr(user, "pk", None) is not None:
+        job.requested_by = user  # Sync Health shows who asked for the retry
+        fields.append("requested_by")
+    job.save(update_fields=fields)
     if not parked:
         dispatch_on_commit(job.pk)
     return job

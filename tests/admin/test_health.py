@@ -70,7 +70,9 @@ def test_retry_one_row(admin: Any, qbo_connection: Connection) -> None:
     assert admin.get(url).status_code == 405  # read-only apart from a POSTed retry
     resp = admin.post(url, HTTP_REFERER="http://testserver" + URL + "?status__exact=failed")
     assert resp.status_code == 302 and resp["Location"].endswith("?status__exact=failed")
-    assert SyncJob.objects.get(pk=jobs["failed"].pk).status == SyncJob.Status.PENDING
+    retried = SyncJob.objects.get(pk=jobs["failed"].pk)
+    assert retried.status == SyncJob.Status.PENDING
+    assert retried.requested_by.username == "admin"  # who asked, shown on the job
     assert messages_of(resp) == ["1 job queued for retry."]
     resp = admin.post(reverse("admin:qbo_sync_syncjob_retry", args=[jobs["ok"].pk]))
     assert messages_of(resp)[-1] == (f"1 job not retried: job #{jobs['ok'].pk}: "
