@@ -267,6 +267,60 @@ def accountant_payments(sim, conn, count: int = 5) -> None:
           f"{time.monotonic() - started:.1f}s of being recorded in QuickBooks")
 
 
+def _settled(timeout: float = 60) -> None:
+    """Wait until no sync job is pending or running (webhooks and pulls included)."""
+    from qbo_sync.models import SyncJob
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and SyncJob.objects.filter(
+            status__in=[SyncJob.Status.PENDING, SyncJob.Status.RUNNING]).exists():
+        time.sleep(0.5)
+
+
+def reconcile(sim, conn) -> None:
+    """An accountant changes a quantity on one invoice and voids another in QuickBooks;
+    a reconciliation finds both, one is pushed back, the other's void is taken into the
+    app, and the next run is clean."""
+    from decimal import Decimal
+
+    from django.contrib.contenttypes.models import ContentType
+
+    from example_project.billing.models import Invoice
+    from qbo_sync.models import EntityLink
+    from qbo_sync.reconcile.repair import repair
+    from qbo_sync.reconcile.run import run_reconciliation, start_reconciliation
+
+    ct = ContentType.objects.get_for_model(Invoice)
+    edited, voided = [
+        link for link in EntityLink.objects.filter(connection=conn, content_type=ct,
+                                                   variant="").exclude(qbo_id="").order_by("pk")
+        if Invoice.objects.get(pk=link.object_id).status == Invoice.Status.SENT][:2]
+    record = sim.store.get(conn.realm_id, "Invoice", edited.qbo_id)
+    lines = [dict(ln) for ln in record["Line"] if ln.get("DetailType") == "SalesItemLineDetail"]
+    detail = dict(lines[0]["SalesItemLineDetail"])
+    qty = Decimal(str(detail.get("Qty") or 1)) + 1
+    price = Decimal(str(detail.get("UnitPrice") or lines[0]["Amount"]))
+    lines[0] = {**lines[0], "Amount": (qty * price).quantize(Decimal("0.01")),
+                "SalesItemLineDetail": {**detail, "Qty": qty}}
+    sim.accountant.edit_invoice(conn.realm_id, edited.qbo_id, {"Line": lines})
+    sim.accountant.void_invoice(conn.realm_id, voided.qbo_id)
+    print(f"    edited {edited.doc_number} (one more on its first line) and voided "
+          f"{voided.doc_number} in QuickBooks")
+    _settled()
+    run = run_reconciliation(start_reconciliation(conn, trigger="command", queue=False))
+    print(f"    run {run.pk}: {run.total} records compared in {run.calls} QuickBooks calls, "
+          f"{run.found} differences")
+    for diff in run.differences.order_by("pk"):
+        print(f"      {diff.kind}: {diff.explanation}")
+        action = "accept" if diff.kind == "voided" else "push"
+        if action in diff.repairs:
+            repair(diff, action)
+            print(f"        repaired: {action}")
+    _settled()
+    again = run_reconciliation(start_reconciliation(conn, trigger="command", queue=False))
+    print(f"    run {again.pk}: {again.found} differences")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sim-port", type=int, default=8765)
@@ -331,6 +385,10 @@ def main(argv: list[str] | None = None) -> int:
         step("an accountant records payments in QuickBooks; webhooks bring them back")
         sim.set_webhook(url=f"{site_url}/qbo/webhooks/", format="cloudevents", interval=0.2)
         accountant_payments(sim, conn)
+
+        step("the accountant edits and voids invoices in QuickBooks; reconciliation finds "
+             "and repairs both")
+        reconcile(sim, conn)
         print(f"done in {time.monotonic() - started:.1f}s")
         if args.keep_running:
             print(f"the site ({site_url}/admin/, admin/admin), the simulator and the "
