@@ -16,7 +16,13 @@ from typing import Any
 from django.utils import timezone
 
 from .. import mapping
-from ..exceptions import DuplicateRequestError, NetworkError, ServerError, StaleObjectError
+from ..exceptions import (
+    DuplicateRequestError,
+    NetworkError,
+    QBOSyncError,
+    ServerError,
+    StaleObjectError,
+)
 from ..models import EntityLink, LinkStatus
 from ..qbo.records import is_paid
 from ..qbo.wire import request_id
@@ -69,10 +75,15 @@ def create_once(run: JobRun, link: EntityLink, entity: str, payload: dict,
     except (NetworkError, ServerError):
         _release(link, ambiguous=True)
         raise
-    except Exception:
+    except QBOSyncError:
         # A clean failure of this try (a 4xx, our budget holding the probe back) does not
         # settle an earlier try's unknown outcome: the next one must still look first.
         _release(link, ambiguous=ambiguous_before)
+        raise
+    except Exception:
+        # Anything else (the cache or the database failing around the call) may have
+        # happened after QuickBooks wrote the record: the next try looks first.
+        _release(link, ambiguous=True)
         raise
 
 

@@ -19,6 +19,7 @@ counting a try (nothing was sent).
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,6 +33,8 @@ from limits.strategies import MovingWindowRateLimiter
 
 from ..conf import app_settings
 from ..exceptions import BudgetSpent
+
+logger = logging.getLogger("qbo_sync.throttle")
 
 BATCH_PER_MINUTE = 40
 
@@ -75,10 +78,16 @@ def _bump(key: str, ttl: int) -> int:
 
 
 def _drop(key: str) -> None:
+    """Give the slot back. Best effort: it runs after the call was sent, so a cache that
+    is down (Redis restarting) must not turn a call that reached QuickBooks into an
+    error; the slot then frees when its key expires."""
     try:
         _cache().decr(key)
     except ValueError:
         pass
+    except Exception as exc:  # noqa: BLE001 - see above
+        logger.warning("could not free an in-flight slot (%s); it expires by itself",
+                       exc.__class__.__name__)
 
 
 def _take_window(realm: str, name: str, limit: int, max_wait: float) -> None:

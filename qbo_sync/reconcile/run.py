@@ -138,7 +138,7 @@ def run_reconciliation(run: ReconciliationRun, *,
     run.status, run.started_at = ReconciliationRun.Status.RUNNING, timezone.now()
     run.save(update_fields=["status", "started_at"])
     conn = run.connection
-    client = None
+    client = walk = None
     try:
         adapter = get_adapter("invoice")
         if adapter is None:
@@ -146,7 +146,8 @@ def run_reconciliation(run: ReconciliationRun, *,
                                      fix="Set QBO_SYNC['ADAPTERS']['invoice'].")
         client = client_for(conn)
         caps = capabilities_of(conn, client)
-        _Walk(run, adapter, client, is_us=bool(caps.is_us), progress=progress).go()
+        walk = _Walk(run, adapter, client, is_us=bool(caps.is_us), progress=progress)
+        walk.go()
     except TransientError as exc:
         run.status = ReconciliationRun.Status.FAILED
         run.error = (f"QuickBooks did not answer the reads after {READ_TRIES} tries "
@@ -164,6 +165,8 @@ def run_reconciliation(run: ReconciliationRun, *,
         if client is not None:
             run.calls = client.calls
             client.close()
+        if walk is not None:
+            run.counts = walk.counts  # a failed run still counts what it recorded
     run.finished_at = timezone.now()
     run.save()
     if run.status == ReconciliationRun.Status.DONE:
@@ -179,7 +182,8 @@ def run_reconciliation(run: ReconciliationRun, *,
 def fingerprint(conn: Connection, found: Found, ct_id: int | None, object_id: str) -> str:
     """Same object, kind and values → same text: what an ignore remembers."""
     text = json.dumps([conn.pk, found.kind, found.entity, ct_id, object_id,
-                       found.payment_key, json_safe(found.app), json_safe(found.quickbooks)],
+                       found.payment_key, json_safe(found.app), json_safe(found.quickbooks),
+                       found.explanation],
                       sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
