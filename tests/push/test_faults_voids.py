@@ -101,7 +101,7 @@ def test_a_cache_failing_after_the_create_loses_nothing(qbo_simulator, connected
 
     def down(key, *args, **kwargs):
         if "inflight" in key:
-            # What redis-py raises then (its ConnectionError is this builtin's kin).
+            # Redis down (redis-py raises its own ConnectionError; any error does here).
             raise ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
         return real(key, *args, **kwargs)
 
