@@ -13,8 +13,11 @@ import argparse
 import os
 import statistics
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 
 def _setup_django() -> None:
@@ -24,6 +27,34 @@ def _setup_django() -> None:
     import django
 
     django.setup()
+
+
+@contextmanager
+def simulated(latency: float = 0.0) -> Iterator[tuple[Any, str, str]]:
+    """A throwaway test database and the simulator over real HTTP, with QBO_SYNC
+    pointed at it: yields (simulator, its URL, the database's name)."""
+    from django.db import connection
+    from django.test import override_settings
+    from django.test.utils import setup_test_environment
+
+    from qbo_sync.conf import app_settings
+    from qbo_sync.testing.simulator import Simulator
+    from qbo_sync.testing.simulator.server import serve_in_thread
+
+    setup_test_environment()
+    db_name = connection.creation.create_test_db(verbosity=0)
+    sim = Simulator(latency=latency, webhook_interval=None)
+    server, base_url = serve_in_thread(sim, port=0)
+    try:
+        with override_settings(QBO_SYNC={**app_settings.user_settings,
+                                         "ENVIRONMENT": "simulator",
+                                         "SIMULATOR_URL": base_url}):
+            yield sim, base_url, db_name
+    finally:
+        server.shutdown()
+        server.server_close()
+        sim.close()
+        connection.creation.destroy_test_db(db_name, verbosity=0)
 
 
 def _connection(sim, realm: str):
@@ -155,41 +186,19 @@ def main() -> None:
     args = parser.parse_args()
 
     _setup_django()
-    from django.db import connection
-    from django.test.utils import setup_test_environment
-
-    from qbo_sync.testing.simulator import Simulator
-    from qbo_sync.testing.simulator.server import serve_in_thread
-
-    setup_test_environment()
-    db_name = connection.creation.create_test_db(verbosity=0)
-    sim = Simulator(latency=args.latency, webhook_interval=None)
-    server, base_url = serve_in_thread(sim, port=0)
-    from django.test import override_settings
-
-    from qbo_sync.conf import app_settings
-
-    try:
-        with override_settings(QBO_SYNC={**app_settings.user_settings,
-                                         "ENVIRONMENT": "simulator",
-                                         "SIMULATOR_URL": base_url}):
-            print(f"QBO simulator at {base_url}, latency {args.latency}s, db {db_name}")
-            print(f"{'open invoices':>14} {'API calls/cycle':>16} {'cycle time':>11}")
-            world = World(sim)
-            for size in sorted(args.sizes):
-                calls, elapsed = calls_per_cycle(world, size)
-                print(f"{size:>14} {calls:>16} {elapsed * 1000:>9.1f}ms")
-            acks, totals = webhook_latency(world, args.rounds)
-            print(f"webhook ack (view):      median {statistics.median(acks) * 1000:.1f}ms, "
-                  f"max {max(acks) * 1000:.1f}ms (QBO allows 3000ms)")
-            print(f"payment → invoice paid:  median {statistics.median(totals) * 1000:.1f}ms, "
-                  f"max {max(totals) * 1000:.1f}ms over {len(totals)} webhooks "
-                  "(plus QBO's own delivery delay and the queue's pickup time)")
-    finally:
-        server.shutdown()
-        server.server_close()
-        sim.close()
-        connection.creation.destroy_test_db(db_name, verbosity=0)
+    with simulated(args.latency) as (sim, base_url, db_name):
+        print(f"QBO simulator at {base_url}, latency {args.latency}s, db {db_name}")
+        print(f"{'open invoices':>14} {'API calls/cycle':>16} {'cycle time':>11}")
+        world = World(sim)
+        for size in sorted(args.sizes):
+            calls, elapsed = calls_per_cycle(world, size)
+            print(f"{size:>14} {calls:>16} {elapsed * 1000:>9.1f}ms")
+        acks, totals = webhook_latency(world, args.rounds)
+        print(f"webhook ack (view):      median {statistics.median(acks) * 1000:.1f}ms, "
+              f"max {max(acks) * 1000:.1f}ms (QBO allows 3000ms)")
+        print(f"payment → invoice paid:  median {statistics.median(totals) * 1000:.1f}ms, "
+              f"max {max(totals) * 1000:.1f}ms over {len(totals)} webhooks "
+              "(plus QBO's own delivery delay and the queue's pickup time)")
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ import time
 from datetime import date
 from decimal import Decimal
 
-from benchmarks.bench_pull import _connection, _setup_django
+from benchmarks.bench_pull import _connection, _setup_django, simulated
 
 DIFFERENCES = 20
 
@@ -116,53 +116,35 @@ def main() -> None:
 
     _setup_django()
     from django.db import connection
-    from django.test import override_settings
-    from django.test.utils import setup_test_environment
 
-    from qbo_sync.conf import app_settings
-    from qbo_sync.testing.simulator import Simulator
-    from qbo_sync.testing.simulator.server import serve_in_thread
-
-    setup_test_environment()
-    db_name = connection.creation.create_test_db(verbosity=0)
-    sim = Simulator(webhook_interval=None)
-    server, base_url = serve_in_thread(sim, port=0)
     load_before = os.getloadavg()[0]
-    try:
-        with override_settings(QBO_SYNC={**app_settings.user_settings,
-                                         "ENVIRONMENT": "simulator",
-                                         "SIMULATOR_URL": base_url}):
-            started = time.perf_counter()
-            conn = seed(sim, args.invoices)
-            print(f"seeded {args.invoices} linked invoices and {DIFFERENCES} differences in "
-                  f"{time.perf_counter() - started:.1f}s (simulator at {base_url}, "
-                  f"{connection.vendor})")
-            bound = 1 + math.ceil(args.invoices / 30) + DIFFERENCES
-            times: dict[int, list[float]] = {30: [], 100: []}
-            calls: dict[int, list[int]] = {30: [], 100: []}
-            for _ in range(args.rounds):
-                for chunk in (30, 100, 100, 30):
-                    elapsed, made, found, total = one_run(conn, chunk)
-                    assert found == DIFFERENCES, f"found {found}, expected {DIFFERENCES}"
-                    times[chunk].append(elapsed)
-                    calls[chunk].append(made)
-                    print(f"  {chunk:>3} ids/query: {total} records (the invoices and their "
-                          f"customer), {found} differences, "
-                          f"{made} calls, {elapsed:.1f}s")
-            for chunk in (30, 100):
-                per = statistics.median(calls[chunk]) * 1000 / args.invoices
-                print(f"{chunk:>3} ids/query: calls median {statistics.median(calls[chunk]):.0f}"
-                      f" ({per:.1f} per 1,000 invoices), time median "
-                      f"{statistics.median(times[chunk]):.1f}s, p95 {_p95(times[chunk]):.1f}s")
-            print(f"bound 1 + ceil({args.invoices}/30) + {DIFFERENCES} = {bound}; shipped "
-                  f"(30 ids) {'within' if max(calls[30]) <= bound else 'OVER'} it")
-            print(f"conditions: {os.cpu_count()} cores, load {load_before:.2f} before, "
-                  f"{os.getloadavg()[0]:.2f} after; {args.rounds} ABBA round(s)")
-    finally:
-        server.shutdown()
-        server.server_close()
-        sim.close()
-        connection.creation.destroy_test_db(db_name, verbosity=0)
+    with simulated() as (sim, base_url, _db):
+        started = time.perf_counter()
+        conn = seed(sim, args.invoices)
+        print(f"seeded {args.invoices} linked invoices and {DIFFERENCES} differences in "
+              f"{time.perf_counter() - started:.1f}s (simulator at {base_url}, "
+              f"{connection.vendor})")
+        bound = 1 + math.ceil(args.invoices / 30) + DIFFERENCES
+        times: dict[int, list[float]] = {30: [], 100: []}
+        calls: dict[int, list[int]] = {30: [], 100: []}
+        for _ in range(args.rounds):
+            for chunk in (30, 100, 100, 30):
+                elapsed, made, found, total = one_run(conn, chunk)
+                assert found == DIFFERENCES, f"found {found}, expected {DIFFERENCES}"
+                times[chunk].append(elapsed)
+                calls[chunk].append(made)
+                print(f"  {chunk:>3} ids/query: {total} records (the invoices and their "
+                      f"customer), {found} differences, "
+                      f"{made} calls, {elapsed:.1f}s")
+        for chunk in (30, 100):
+            per = statistics.median(calls[chunk]) * 1000 / args.invoices
+            print(f"{chunk:>3} ids/query: calls median {statistics.median(calls[chunk]):.0f}"
+                  f" ({per:.1f} per 1,000 invoices), time median "
+                  f"{statistics.median(times[chunk]):.1f}s, p95 {_p95(times[chunk]):.1f}s")
+        print(f"bound 1 + ceil({args.invoices}/30) + {DIFFERENCES} = {bound}; shipped "
+              f"(30 ids) {'within' if max(calls[30]) <= bound else 'OVER'} it")
+        print(f"conditions: {os.cpu_count()} cores, load {load_before:.2f} before, "
+              f"{os.getloadavg()[0]:.2f} after; {args.rounds} ABBA round(s)")
 
 
 if __name__ == "__main__":

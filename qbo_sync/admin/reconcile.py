@@ -201,17 +201,20 @@ class DifferenceAdmin(ScopedAdmin):
         chosen = [d for d in queryset.select_related("connection")
                   .filter(state=Difference.State.OPEN)
                   if can_manage(request.user, d.connection.workspace)]
-        reason = (request.POST.get("reason") or "").strip()
-        if "apply" in request.POST and reason:
-            for diff in chosen:
-                ignore(diff, user=request.user, reason=reason)
-            self.message_user(request, f"{len(chosen)} difference(s) ignored: {reason}",
-                              messages.SUCCESS)
-            return None
+        reason, error = request.POST.get("reason") or "", ""
+        if "apply" in request.POST:
+            try:
+                for diff in chosen:
+                    ignore(diff, user=request.user, reason=reason)
+            except QBOSyncError as exc:
+                error = exc.explained()
+            else:
+                self.message_user(request, f"{len(chosen)} difference(s) ignored: "
+                                  f"{reason.strip()}", messages.SUCCESS)
+                return None
         return TemplateResponse(request, "admin/qbo_sync/difference/ignore.html", {
             **self.admin_site.each_context(request), "title": "Ignore differences",
-            "differences": chosen, "back": request.get_full_path(),
-            "error": "Say why they are ignored." if "apply" in request.POST else "",
+            "differences": chosen, "back": request.get_full_path(), "error": error,
         })
 
     @admin.action(description="Export selected as CSV")

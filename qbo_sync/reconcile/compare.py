@@ -9,7 +9,7 @@ void and totals are the ones the push and the pull use (``qbo.records``,
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -124,7 +124,8 @@ def invoice_differences(app: AppInvoice, record: dict | None, qbo_id: str, *,
                          + ".", _app_figures(app, is_us=is_us), _figures(record), qbo_id,
                          (PUSH, ACCEPT, IGNORE)))
     if app.data is not None and not edited:
-        out += _totals(app, record, qbo_id, is_us=is_us, authority=authority)
+        out += _totals(name, app.data, record, qbo_id, "invoice", is_us=is_us,
+                       authority=authority)
     out += _paid(app, record, qbo_id)
     out += _payments(app, record, qbo_id)
     return out
@@ -145,19 +146,20 @@ def _app_figures(app: AppInvoice, *, is_us: bool) -> dict[str, Any]:
             "status": app.status}
 
 
-def _totals(app: AppInvoice, record: dict, qbo_id: str, *, is_us: bool,
+def _totals(name: str, data: Any, record: dict, qbo_id: str, entity: str, *, is_us: bool,
             authority: str) -> list[Found]:
-    assert app.data is not None
-    mine, theirs = app_figures(app.data, is_us=is_us), quickbooks_figures(record)
+    """Total and tax, compared as the push compares them after a write."""
+    mine, theirs = app_figures(data, is_us=is_us), quickbooks_figures(record)
     if mine is None or theirs is None:
         return []
-    # The balance is compared from the payments (below), not from the adapter's figure.
-    diff = compare(mine.__class__(total=mine.total, tax=mine.tax, balance=None), theirs,
-                   record, app.data.lines, is_us=is_us, authority=authority)
+    # An invoice's balance is compared from its payments (below), not from the
+    # adapter's figure; credit memos and refunds have none to compare.
+    diff = compare(replace(mine, balance=None), theirs, record, data.lines, is_us=is_us,
+                   authority=authority)
     if not diff:
         return []
-    return [Found(Kind.TOTALS, f"{_name(app)}: {diff['message']}", diff["app"],
-                  diff["quickbooks"], qbo_id, (PUSH, IGNORE))]
+    return [Found(Kind.TOTALS, f"{name}: {diff['message']}", diff["app"], diff["quickbooks"],
+                  qbo_id, (PUSH, IGNORE), entity=entity)]
 
 
 def _paid(app: AppInvoice, record: dict, qbo_id: str) -> list[Found]:
@@ -273,12 +275,6 @@ def record_differences(app: AppRecord, record: dict | None, qbo_id: str, *,
                          + ".", {}, _figures(record), qbo_id, (PUSH, IGNORE),
                          entity=app.kind))
     elif app.data is not None:
-        mine, there = app_figures(app.data, is_us=is_us), quickbooks_figures(record)
-        if mine is not None and there is not None:
-            diff = compare(mine.__class__(total=mine.total, tax=mine.tax, balance=None),
-                           there, record, app.data.lines, is_us=is_us, authority=authority)
-            if diff:
-                out.append(Found(Kind.TOTALS, f"{name}: {diff['message']}", diff["app"],
-                                 diff["quickbooks"], qbo_id, (PUSH, IGNORE),
-                                 entity=app.kind))
+        out += _totals(name, app.data, record, qbo_id, app.kind, is_us=is_us,
+                       authority=authority)
     return out

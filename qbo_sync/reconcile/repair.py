@@ -74,6 +74,9 @@ def ignore(diff: Difference, *, user: Any = None, reason: str = "") -> None:
     if not reason:
         raise RepairNotPossible("Say why the difference is ignored.", element="reason",
                                 fix="Give a reason; it is kept with the ignore.")
+    if "\x00" in reason:  # no database text column can hold it (PostgreSQL refuses)
+        raise RepairNotPossible("The reason contains a NUL character.", element="reason",
+                                fix="Remove it and give the reason again.")
     IgnoredDifference.objects.get_or_create(
         connection=diff.connection, fingerprint=diff.fingerprint,
         defaults={"kind": diff.kind, "label": diff.label, "reason": reason, "user": user})

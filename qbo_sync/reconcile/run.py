@@ -207,8 +207,8 @@ class _Walk:
                        if self.pay_adapter else None)
         self.contact_adapter = get_adapter("contact")
         self.counts: dict[str, int] = {}
-        self.customers: dict[Any, str] = {}
-        self.settled: dict[str, AppPayment] = {}  # contact pk → its one QBO customer, or ""
+        self.customers: dict[str, str] = {}  # contact key → its one QBO customer, or ""
+        self.settled: dict[str, AppPayment] = {}  # this chunk's payments of push/settle.py
         self.ignored = set(IgnoredDifference.objects.filter(connection=self.conn)
                            .values_list("fingerprint", flat=True))
 
@@ -337,17 +337,21 @@ class _Walk:
         contact = self.adapter.contact_of(obj)
         if contact is None or self.contact_adapter is None:
             return ""
-        return self._customer_of_contact(contact)
+        return self._customer_of_key(str(contact.pk))
 
-    def _customer_of_contact(self, contact: Any) -> str:
-        if contact.pk not in self.customers:
-            ct = ContentType.objects.get_for_model(type(contact))
+    def _customer_of_key(self, contact_key: str) -> str:
+        """The one QBO customer of a contact ("" if none, or one per currency), read
+        once per contact and run."""
+        if self.contact_adapter is None or not contact_key:
+            return ""
+        if contact_key not in self.customers:
+            ct = ContentType.objects.get_for_model(self.contact_adapter.get_model())
             ids = list(EntityLink.objects.filter(connection=self.conn, content_type=ct,
-                                                 object_id=str(contact.pk)).exclude(qbo_id="")
+                                                 object_id=contact_key).exclude(qbo_id="")
                        .values_list("qbo_id", flat=True))
             # A contact billed in two currencies has two customers: only one is certain.
-            self.customers[contact.pk] = ids[0] if len(ids) == 1 else ""
-        return self.customers[contact.pk]
+            self.customers[contact_key] = ids[0] if len(ids) == 1 else ""
+        return self.customers[contact_key]
 
     def _payments(self, pays: list[Any], links: dict[str, str]) -> tuple[AppPayment, ...]:
         out = []
@@ -432,13 +436,6 @@ class _Walk:
                          label=f"{kind.replace('_', ' ')} {data.number}", data=data,
                          customer_qbo_id=self._customer_of_key(data.contact_key),
                          last_payload=link.last_payload or {})
-
-    def _customer_of_key(self, contact_key: str) -> str:
-        if self.contact_adapter is None or not contact_key:
-            return ""
-        model = self.contact_adapter.get_model()
-        contact = model._default_manager.filter(pk=contact_key).first()
-        return self._customer_of_contact(contact) if contact is not None else ""
 
     # Reading and keeping --------------------------------------------------------------
 

@@ -81,6 +81,11 @@ def test_admin_run_screen_counts_and_difference_actions(admin_client, two_differ
     ask = admin_client.post(ADMIN + "difference/", {"action": "ignore_selected",
                                                     "_selected_action": [edited.pk]})
     assert ask.status_code == 200 and "Why (kept with the ignore)" in ask.content.decode()
+    for bad in ("  ", "client\x00agreed"):  # asked again with the fix, never a 500
+        again = admin_client.post(ADMIN + "difference/", {
+            "action": "ignore_selected", "apply": "1", "reason": bad,
+            "_selected_action": [edited.pk]})
+        assert again.status_code == 200 and "errornote" in again.content.decode()
     admin_client.post(ADMIN + "difference/", {"action": "ignore_selected", "apply": "1",
                                               "reason": "client agreed",
                                               "_selected_action": [edited.pk]})

@@ -3,23 +3,13 @@ the foreground, with a progress bar (the same service the API's sync endpoints u
 
 from __future__ import annotations
 
-import sys
-from datetime import date
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ...models import Connection, HistoricalRun
 from ...sync.history import normalize_kind, run_history
-
-BAR_WIDTH = 30
-
-
-def _date(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise CommandError(f"--since {value!r} is not a date; use YYYY-MM-DD.") from None
+from ..progress import ProgressBar, since_day
 
 
 class Command(BaseCommand):
@@ -28,7 +18,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--workspace", required=True, help="Workspace key.")
         parser.add_argument("--kind", required=True, choices=["contacts", "invoices"])
-        parser.add_argument("--since", type=_date, help="Invoices issued on or after "
+        parser.add_argument("--since", type=since_day, help="Invoices issued on or after "
                             "YYYY-MM-DD (contacts ignore it).")
         parser.add_argument("--dry-run", action="store_true",
                             help="Only count what would be queued.")
@@ -40,22 +30,12 @@ class Command(BaseCommand):
                                "connection. Connect it first (admin → QuickBooks → Connect).")
         run = HistoricalRun.objects.create(connection=conn, kind=normalize_kind(opts["kind"]),
                                            since=opts["since"], dry_run=opts["dry_run"])
-        run = run_history(run, progress=self._bar)
-        if self._drawn:
-            sys.stderr.write("\n")
+        bar = ProgressBar()
+        run = run_history(run, progress=bar)
+        bar.close()
         verb = "would be queued" if run.dry_run else "queued"
         self.stdout.write(f"Run {run.pk}: {run.status}. {run.total} {run.kind}s looked at, "
                           f"{run.queued} {verb}, {run.skipped} skipped (drafts or already "
                           "in QuickBooks).")
         if run.status == HistoricalRun.Status.FAILED:
             raise CommandError(run.error)
-
-    _drawn = False
-
-    def _bar(self, run: HistoricalRun) -> None:
-        """A self-drawn bar on stderr, redrawn in place."""
-        self._drawn = True
-        filled = BAR_WIDTH * run.percent // 100
-        bar = "#" * filled + "-" * (BAR_WIDTH - filled)
-        sys.stderr.write(f"\r[{bar}] {run.percent:3d}% {run.done}/{run.total}")
-        sys.stderr.flush()

@@ -4,8 +4,6 @@ the schedule, the admin and the API use; docs/reconciliation.md)."""
 
 from __future__ import annotations
 
-import sys
-from datetime import date
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -13,15 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from ...exceptions import QBOSyncError
 from ...models import Connection, ReconciliationRun
 from ...reconcile.run import run_reconciliation, start_reconciliation
-
-BAR_WIDTH = 30
-
-
-def _date(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise CommandError(f"--since {value!r} is not a date; use YYYY-MM-DD.") from None
+from ..progress import ProgressBar, since_day
 
 
 def _plural(n: int, word: str) -> str:
@@ -34,7 +24,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--workspace", required=True, help="Workspace key.")
-        parser.add_argument("--since", type=_date,
+        parser.add_argument("--since", type=since_day,
                             help="Only invoices issued on or after YYYY-MM-DD.")
         parser.add_argument("--fix", choices=["safe"],
                             help="Also queue the repairs that are safe unattended.")
@@ -49,9 +39,9 @@ class Command(BaseCommand):
                                        fix=opts["fix"] or "", queue=False)
         except QBOSyncError as exc:
             raise CommandError(exc.explained()) from None
-        run = run_reconciliation(run, progress=self._bar)
-        if self._drawn:
-            sys.stderr.write("\n")
+        bar = ProgressBar()
+        run = run_reconciliation(run, progress=bar)
+        bar.close()
         if run.status == ReconciliationRun.Status.FAILED:
             raise CommandError(f"Reconciliation {run.pk} failed: {run.error}")
         found = ", ".join(f"{kind} {n}" for kind, n in sorted(run.counts.items()))
@@ -65,13 +55,3 @@ class Command(BaseCommand):
         if run.fix == "safe":
             self.stdout.write(f"{run.repaired} safe repair{'' if run.repaired == 1 else 's'} "
                               "queued; the rest wait in admin → QuickBooks → Reconciliation.")
-
-    _drawn = False
-
-    def _bar(self, run: ReconciliationRun) -> None:
-        """A self-drawn bar on stderr, redrawn in place."""
-        self._drawn = True
-        filled = BAR_WIDTH * run.percent // 100
-        bar = "#" * filled + "-" * (BAR_WIDTH - filled)
-        sys.stderr.write(f"\r[{bar}] {run.percent:3d}% {run.done}/{run.total}")
-        sys.stderr.flush()
