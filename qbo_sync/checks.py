@@ -167,3 +167,38 @@ def check_encryption_canary(app_configs: Any = None, databases: Any = None, **kw
         "first and keep the old one: FIELD_ENCRYPTION_KEY = [new, old].",
         id="qbo_sync.E003",
     )]
+
+
+@register()
+def check_metrics_settings(app_configs: Any = None, **kwargs: Any) -> list:
+    """The metrics' settings (README, "Metrics")."""
+    errors: list = []
+    if app_settings.PROMETHEUS_ENABLED:
+        if not app_settings.PROMETHEUS_TOKEN:
+            errors.append(Error(
+                "QBO_SYNC['PROMETHEUS_ENABLED'] is on but PROMETHEUS_TOKEN is empty: the "
+                "scrape endpoint answers no one.",
+                hint="Set PROMETHEUS_TOKEN to a long random string (e.g. python -c "
+                "\"import secrets; print(secrets.token_urlsafe(32))\") and give it to "
+                "Prometheus as its bearer token.",
+                id="qbo_sync.E040",
+            ))
+        try:
+            import prometheus_client  # noqa: F401
+        except ImportError:
+            errors.append(Error(
+                "QBO_SYNC['PROMETHEUS_ENABLED'] is on but prometheus-client is not "
+                "installed.",
+                hint="pip install 'qbo-sync[prometheus]', or turn PROMETHEUS_ENABLED off.",
+                id="qbo_sync.E041",
+            ))
+    budget = app_settings.METERED_READS_PER_MONTH
+    if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
+        errors.append(Error(
+            f"QBO_SYNC['METERED_READS_PER_MONTH'] is {budget!r}: it must be a whole number "
+            "of calls, 1 or more.",
+            hint="Leave it out for the default (500000, Intuit's Builder tier), or set "
+            "your tier's monthly allowance.",
+            id="qbo_sync.E042",
+        ))
+    return errors

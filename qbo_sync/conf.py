@@ -155,6 +155,13 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CONCURRENT": 10,
     # Seconds a call may wait for budget before it backs off as if throttled.
     "RATE_LIMIT_MAX_WAIT": 5,
+    # Metrics (README, "Metrics"): metered QuickBooks reads allowed a month per company;
+    # 500,000 is Intuit's free Builder tier (docs/qbo-rules.md §3.1).
+    "METERED_READS_PER_MONTH": 500_000,
+    # The Prometheus scrape endpoint (qbo_sync.urls "metrics/"): off unless enabled, and
+    # then only for requests bearing PROMETHEUS_TOKEN.
+    "PROMETHEUS_ENABLED": False,
+    "PROMETHEUS_TOKEN": "",
 }
 
 

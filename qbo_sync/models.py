@@ -640,3 +640,43 @@ class IgnoredDifference(models.Model):
 
     def __str__(self) -> str:
         return f"ignored {self.kind}: {self.label}"
+
+
+class ApiCallCount(models.Model):
+    """QuickBooks API calls sent for a connection, counted per minute, kind and source:
+    one row per (connection, minute, kind, source), bumped by one UPDATE per call
+    (``qbo_sync.connection.usage``). The metrics read it for calls per minute against
+    QuickBooks' per-realm limit and for the metered reads of the month."""
+
+    class Kind(models.TextChoices):
+        READ = "read", "Read by id"
+        QUERY = "query", "Query"
+        CDC = "cdc", "Change data capture"
+        WRITE = "write", "Write"
+        BATCH = "batch", "Batch"
+
+    class Source(models.TextChoices):
+        JOB = "job", "Sync job"
+        PULL = "pull", "Pull (CDC catch-up)"
+        RECONCILE = "reconcile", "Reconciliation"
+        LISTS = "lists", "Settings lists"
+        OTHER = "other", "Other"
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="+")
+    minute = models.DateTimeField()
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    source = models.CharField(max_length=12, choices=Source.choices, default=Source.OTHER)
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-minute"]
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "minute", "kind", "source"],
+                                    name="qbo_api_call_count_unique"),
+        ]
+        # The metrics' range scans (all of a connection's minutes in a window) and the
+        # retention prune (old minutes of every connection).
+        indexes = [models.Index(fields=["minute"], name="qbo_api_call_minute")]
+
+    def __str__(self) -> str:
+        return f"{self.count} × {self.kind} at {self.minute:%Y-%m-%d %H:%M}"

@@ -11,4 +11,5 @@ urlpatterns = [
     path("callback/", views.callback, name="callback"),
     path("disconnect/", views.disconnect, name="disconnect"),
     path("webhooks/", views.webhook, name="webhooks"),
+    path("metrics/", views.prometheus_metrics, name="prometheus"),
 ]

@@ -11,10 +11,12 @@ them as :class:`~qbo_sync.secrets.Secret` besides.
 
 from __future__ import annotations
 
+import hmac
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render, resolve_url
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
@@ -122,3 +124,30 @@ def webhook(request: HttpRequest) -> HttpResponse:
     status, message = webhooks.receive(request, request.headers,
                                        request.META.get("CONTENT_LENGTH"))
     return JsonResponse({"status": status, "message": message}, status=status)
+
+
+@sensitive_variables("expected", "given", "header")
+@require_GET
+def prometheus_metrics(request: HttpRequest) -> HttpResponse:
+    """The Prometheus scrape (README, "Metrics"): 404 unless ``PROMETHEUS_ENABLED``;
+    401 unless the request bears ``Authorization: Bearer <PROMETHEUS_TOKEN>``. The
+    token is compared in constant time and never logged or echoed."""
+    if not app_settings.PROMETHEUS_ENABLED:
+        raise Http404("The Prometheus endpoint is off (QBO_SYNC['PROMETHEUS_ENABLED']).")
+    expected = str(app_settings.PROMETHEUS_TOKEN or "")
+    header = request.headers.get("Authorization", "")
+    scheme, _, given = header.partition(" ")
+    if not (expected and scheme.lower() == "bearer"
+            and hmac.compare_digest(given.strip().encode(), expected.encode())):
+        response = HttpResponse("A valid bearer token is required (PROMETHEUS_TOKEN).\n",
+                                status=401, content_type="text/plain")
+        response["WWW-Authenticate"] = 'Bearer realm="qbo_sync metrics"'
+        return response
+    try:
+        # prometheus-client is an optional extra: imported only once the endpoint is on.
+        from .metrics.prometheus import render
+        body, content_type = render()
+    except ImportError:
+        return HttpResponse("prometheus-client is not installed: pip install "
+                            "'qbo-sync[prometheus]'.\n", status=503, content_type="text/plain")
+    return HttpResponse(body, content_type=content_type)

@@ -3,7 +3,7 @@
 
 from django.urls import path, register_converter
 
-from . import reconcile, sync_views, views
+from . import metrics, reconcile, sync_views, views
 from .base import AnyId
 
 # Any path segment reaches the view, so an id that is not a number (or is out of range)
@@ -16,6 +16,7 @@ urlpatterns = [
     path("connect", views.ConnectView.as_view(), name="connect"),
     path("callback", views.CallbackView.as_view(), name="callback"),
     path("status", views.StatusView.as_view(), name="status"),
+    path("metrics", metrics.MetricsView.as_view(), name="metrics"),
     path("disconnect", views.DisconnectView.as_view(), name="disconnect"),
     path("settings", views.SettingsView.as_view(), name="settings"),
     path("items", views.ItemsView.as_view(), name="items"),

@@ -4,12 +4,15 @@ leave here as :class:`~qbo_sync.secrets.Secret` (docs/architecture.md, invariant
 
 from __future__ import annotations
 
+from typing import Any
+
 import requests
 
-from ..models import Connection
+from ..exceptions import BudgetSpent
+from ..models import ApiCallCount, Connection
 from ..qbo.client import QBOClient
 from ..secrets import Secret
-from . import oauth
+from . import oauth, usage
 
 
 class ConnectionTokens:
@@ -27,9 +30,37 @@ class ConnectionTokens:
         return Secret.of(oauth.get_access_token(self.connection))
 
 
-def client_for(connection: Connection, *,
-               session: requests.Session | None = None) -> QBOClient:
+class CountingClient(QBOClient):
+    """A client that records every call it sends in :class:`ApiCallCount` (the metrics'
+    calls per minute and metered reads), by kind and by what it was made for."""
+
+    def __init__(self, connection: Connection, *, source: str,
+                 session: requests.Session | None = None) -> None:
+        super().__init__(connection.realm_id, ConnectionTokens(connection),
+                         minor_version=connection.minor_version, session=session)
+        self.connection_id = connection.pk
+        self.source = source
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> tuple[dict, str]:
+        before = self.calls
+        held_back = False
+        try:
+            return super()._request(method, path, **kwargs)
+        except BudgetSpent:
+            # Our own budget refused the call before it was sent: counted by the client,
+            # never seen by QuickBooks.
+            held_back = True
+            raise
+        finally:
+            sent = self.calls - before - (1 if held_back else 0)
+            if sent > 0 and self.connection_id is not None:
+                usage.record_calls(self.connection_id, usage.call_kind(method, path),
+                                   self.source, sent)
+
+
+def client_for(connection: Connection, *, session: requests.Session | None = None,
+               source: str = ApiCallCount.Source.OTHER) -> QBOClient:
     """The client for ``connection``'s company (use it as a context manager, or pass a
-    shared ``session`` to pool connections across clients)."""
-    return QBOClient(connection.realm_id, ConnectionTokens(connection),
-                     minor_version=connection.minor_version, session=session)
+    shared ``session`` to pool connections across clients). ``source`` says what the
+    calls are for in the call counts (:class:`~qbo_sync.models.ApiCallCount.Source`)."""
+    return CountingClient(connection, source=source, session=session)

@@ -34,7 +34,7 @@ def capabilities_of(connection: Connection, client: Any = None) -> Capabilities:
     if connection.capabilities and fetched and timezone.now() - fetched < max_age:
         return Capabilities.from_dict(connection.capabilities)
     if client is None:
-        with client_for(connection) as own:
+        with client_for(connection, source="lists") as own:
             caps = own.capabilities()
     else:
         caps = client.capabilities()
@@ -67,7 +67,7 @@ def load_lists(connection: Connection, *, refresh: bool = False) -> dict[str, An
     QBO (raises ``QBOSyncError`` subclasses, e.g. ``ReconnectRequired``)."""
     if not refresh and _is_fresh(connection):
         return connection.lists_cache
-    with client_for(connection) as client:
+    with client_for(connection, source="lists") as client:
         caps = capabilities_of(connection, client)
         items = [
             {"id": str(r["Id"]), "name": _name(r), "type": str(r.get("Type", ""))}

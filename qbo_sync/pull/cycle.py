@@ -61,7 +61,7 @@ def pull_connection(connection_id: int, *, source: str = "schedule",
 def _cycle(conn: Connection, lock: RealmLock) -> dict[str, Any]:
     started = timezone.now()
     since = window_start(conn.cdc_cursor, conn.connected_at, started)
-    with client_for(conn) as client:
+    with client_for(conn, source="pull") as client:
         try:
             changes = fetch_changes(client, since, started, renew=lock.renew)
             names = _method_names(client) if needs_method_names(changes) else {}

@@ -144,7 +144,7 @@ def run_reconciliation(run: ReconciliationRun, *,
         if adapter is None:
             raise ConfigurationError("No invoice adapter is configured.",
                                      fix="Set QBO_SYNC['ADAPTERS']['invoice'].")
-        client = client_for(conn)
+        client = client_for(conn, source="reconcile")
         caps = capabilities_of(conn, client)
         walk = _Walk(run, adapter, client, is_us=bool(caps.is_us), progress=progress)
         walk.go()

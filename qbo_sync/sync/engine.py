@@ -129,7 +129,7 @@ def execute(job: SyncJob) -> str:
         if handler is None:
             raise Skip(f"No handler for {job.direction} {job.entity}.")
         # One pooled session per worker process: jobs reuse its connections to QBO.
-        run.client = client_for(run.connection, session=shared_session())
+        run.client = client_for(run.connection, session=shared_session(), source="job")
         qbo_id = handler(run)
     except Skip as skip:
         _finish(job, attempt, started, SyncJob.Status.SKIPPED, message=str(skip), run=run)

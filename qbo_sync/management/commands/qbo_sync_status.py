@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ...connection.settings import status_summary
+from ...metrics.compute import workspace_metrics
+from ...metrics.windows import DEFAULT_WINDOW, WINDOWS
 from ...models import Connection
+from ..metrics_text import metrics_lines
 
 
 def _days(seconds: int | None) -> str:
@@ -23,6 +27,14 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--workspace", help="Only this workspace.")
+        parser.add_argument("--metrics", action="store_true",
+                            help="Show each workspace's sync metrics instead (README, "
+                            "\"Metrics\").")
+        parser.add_argument("--window", choices=list(WINDOWS), default=DEFAULT_WINDOW,
+                            help=f"The span --metrics covers, ending now (default "
+                            f"{DEFAULT_WINDOW}).")
+        parser.add_argument("--json", action="store_true",
+                            help="With --metrics: print them as JSON.")
 
     def handle(self, *args: Any, **opts: Any) -> None:
         connections = Connection.objects.order_by("workspace")
@@ -31,6 +43,9 @@ class Command(BaseCommand):
             if not connections.exists():
                 raise CommandError(f"Workspace {opts['workspace']!r} has no QuickBooks "
                                    "connection.")
+        if opts["metrics"]:
+            self._metrics([c.workspace for c in connections], opts["window"], opts["json"])
+            return
         header = ("workspace", "status", "company", "realm", "env", "access", "refresh",
                   "5y cap", "pending", "failed", "parked", "missing settings")
         rows = [header]
@@ -52,3 +67,17 @@ class Command(BaseCommand):
         for row in rows:
             self.stdout.write("  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True))
                               .rstrip())
+
+    def _metrics(self, workspaces: list[str], window: str, as_json: bool) -> None:
+        if not workspaces:
+            self.stdout.write("No QuickBooks connections yet.")
+            return
+        found = [workspace_metrics(ws, window) for ws in workspaces]
+        if as_json:
+            self.stdout.write(json.dumps(found, indent=2, default=str))
+            return
+        for number, metrics in enumerate(found):
+            if number:
+                self.stdout.write("")
+            for line in metrics_lines(metrics):
+                self.stdout.write(line)
