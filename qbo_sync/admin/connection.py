@@ -31,7 +31,7 @@ from ..exceptions import QBOSyncError
 from ..models import Connection, ItemMapping, SettingsChange, TaxMapping
 from ..permissions import resolve_workspace
 from ..reconcile.run import start_reconciliation
-from . import display, views
+from . import dashboard, display, views
 from .base import ScopedAdmin, check_workspace
 from .forms import ItemMappingForm, SettingsForm, TaxMappingForm
 
@@ -165,6 +165,7 @@ class ConnectionAdmin(ScopedAdmin):
             links.append((connect_url(conn.workspace), "Reconnect"))
         else:
             links.append((connect_url(conn.workspace), "Connect to QuickBooks"))
+        links.append((dashboard.dashboard_url(conn), "Dashboard"))
         return format_html_join(" ", '<a class="button" href="{}">{}</a>', links)
 
     @admin.display(description="Lists from QuickBooks")
@@ -304,6 +305,7 @@ class ConnectionAdmin(ScopedAdmin):
                 sync_url=reverse("admin:qbo_sync_connection_sync", args=[pk]),
                 health_url=reverse("admin:qbo_sync_syncjob_changelist")
                 + f"?workspace={conn.workspace}",
+                dashboard_url=dashboard.dashboard_url(conn),
             )
         return super().change_view(request, object_id, form_url, extra)
 
@@ -330,5 +332,7 @@ class ConnectionAdmin(ScopedAdmin):
                  name="qbo_sync_connection_import"),
             path("<path:object_id>/sync/", wrap(views.manual_sync_view),
                  name="qbo_sync_connection_sync"),
+            path("<path:object_id>/dashboard/", wrap(dashboard.dashboard_view),
+                 name="qbo_sync_connection_dashboard"),
             *super().get_urls(),
         ]

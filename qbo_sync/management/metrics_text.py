@@ -4,19 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..metrics.text import duration, percent
 
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{value * 100:.1f}%"
-
-
-def _secs(value: float | None) -> str:
-    if value is None:
-        return "-"
-    if value < 120:
-        return f"{value:.1f}s"
-    if value < 7200:
-        return f"{value / 60:.1f}m"
-    return f"{value / 3600:.1f}h"
+_pct, _secs = percent, duration
 
 
 def _pairs(counts: dict[str, int]) -> str:

@@ -90,15 +90,15 @@ def test_command_prints_the_metrics() -> None:
     text = out.getvalue()
     assert "acme — last 24h (since 2026-12-03 12:00 UTC)" in text
     assert "5 succeeded (1 with totals differing), 1 failed, 1 parked, 1 skipped; " \
-        "success 71.4%, errors 28.6%" in text
+        "success 71.4 %, errors 28.6 %" in text
     assert "failed tries: 4 (by code: 6240 2, none 2; by kind: validation 2, reconnect 1, " \
         "transient 1)" in text
-    assert "push latency: p50 20.0s, p95 100.0s over 4 pushes" in text
-    assert "pull lag: 15.0m" in text
-    assert "queue: 3 waiting (1 due, 1 running), 1 parked; oldest 3.0h" in text
+    assert "push latency: p50 20.0 s, p95 100.0 s over 4 pushes" in text
+    assert "pull lag: 15.0 min" in text
+    assert "queue: 3 waiting (1 due, 1 running), 1 parked; oldest 3.0 h" in text
     assert "peak 5/min of 500" in text and "1.2 calls per successful sync" in text
-    assert "push invoice create: 4 ok, 0 failed, 0 parked, 1 retries, success 100.0%, " \
-        "p50 20.0s p95 100.0s" in text
+    assert "push invoice create: 4 ok, 0 failed, 0 parked, 1 retries, success 100.0 %, " \
+        "p50 20.0 s p95 100.0 s" in text
 
     out = StringIO()
     with mock.patch("qbo_sync.metrics.compute.timezone.now", return_value=NOW):
