@@ -51,8 +51,9 @@ def latency(win: Window, workspace: str) -> dict[str, list[float | None]]:
 
 def queue_depth(win: Window, workspace: str) -> list[int]:
     """Jobs waiting (written, not finished) at the end of each bucket, rebuilt from the
-    jobs' own times: a job waits from ``created_at`` until its final ``finished_at``; one
-    still pending or running waits until now. Tries in between are not told apart."""
+    jobs' own times: a job waits from ``created_at`` until its final ``finished_at`` (a
+    parked one until it was parked); one still pending or running waits until now.
+    Tries in between are not told apart."""
     ends = [start + win.bucket for start in win.bucket_starts()]
     open_statuses = (S.PENDING, S.RUNNING)
     rows = (SyncJob.objects.filter(workspace=workspace, created_at__lt=win.end)
@@ -62,7 +63,7 @@ def queue_depth(win: Window, workspace: str) -> list[int]:
     for created, finished, status in rows:
         until: datetime | None = None if status in open_statuses else finished
         for i, end in enumerate(ends):
-            if created < end and (until is None or until >= end):
+            if created < end and (until is None or until > end):
                 depth[i] += 1
     return depth
 

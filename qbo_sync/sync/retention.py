@@ -9,7 +9,9 @@ How long each kind is kept is ``QBO_SYNC["RETENTION_DAYS"]`` (README, "Retention
   cause one more CDC read, which changes nothing: pull jobs are deduplicated too);
 - ``job_payloads``: the masked payload and response of finished jobs (the job row, its
   status and message stay; a retry rebuilds what it sends, and a pull re-reads QBO);
-- ``attempts``: the per-try log of jobs (:class:`~qbo_sync.models.SyncAttempt`).
+- ``attempts``: the per-try log of jobs (:class:`~qbo_sync.models.SyncAttempt`), and
+  the per-minute counts of QuickBooks calls (:class:`~qbo_sync.models.ApiCallCount`),
+  which are kept at least from the start of the calendar month, the metering month.
 
 Every statement touches at most :data:`BATCH` rows chosen by primary key, each batch
 in its own transaction, so no lock is held for long and no single DELETE or UPDATE
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import models, transaction
@@ -29,7 +31,14 @@ from django.utils import timezone
 
 from ..conf import app_settings, retention_problems
 from ..exceptions import ConfigurationError
-from ..models import SeenEvent, SyncAttempt, SyncJob, WebhookEvent, WebhookRejection
+from ..models import (
+    ApiCallCount,
+    SeenEvent,
+    SyncAttempt,
+    SyncJob,
+    WebhookEvent,
+    WebhookRejection,
+)
 
 #: Rows per statement.
 BATCH = 1000
@@ -63,7 +72,17 @@ RULES = (
          clear={"payload": {}, "response": {}}),
     Rule("attempts", "job attempts",
          lambda cutoff: SyncAttempt.objects.filter(started_at__lt=cutoff)),
+    Rule("attempts", "QuickBooks call counts",
+         lambda cutoff: ApiCallCount.objects.filter(
+             minute__lt=min(cutoff, _metering_month_start()))),
 )
+
+
+def _metering_month_start() -> datetime:
+    """This calendar month's start in UTC: the month's metered reads are counted from
+    these rows (``qbo_sync.metrics``), so none of them is pruned before the month ends."""
+    now = timezone.now().astimezone(UTC)
+    return datetime(now.year, now.month, 1, tzinfo=UTC)
 
 
 def retention_days() -> dict[str, int]:

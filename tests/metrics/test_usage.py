@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from unittest import mock
 
 import pytest
 from django.conf import settings
@@ -80,3 +81,15 @@ def test_a_sync_job_counts_its_calls_as_the_jobs(qbo_connection: Any,
     assert found.get(("write", "job"), 0) == 1  # the Customer create
     assert set(source for _, source in found) <= {"job", "lists"}
     assert sum(found.values()) >= 1
+
+
+def test_a_failing_count_never_fails_the_caller(qbo_connection: Any, caplog: Any) -> None:
+    from django.db import OperationalError
+
+    with mock.patch.object(ApiCallCount.objects, "filter",
+                           side_effect=OperationalError("database is locked")):
+        with transaction.atomic():
+            record_calls(qbo_connection.pk, "read", "job")
+            assert SyncJob.objects.count() == 0  # the caller's transaction still works
+    assert "QuickBooks call count not recorded: OperationalError" in caplog.text
+    assert not ApiCallCount.objects.exists()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 from io import StringIO
+from unittest import mock
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -64,6 +65,7 @@ def test_prune_removes_what_is_past_its_retention_and_keeps_the_rest():
     assert summary == {
         "webhook deliveries": 5, "daily counts of refused webhook deliveries": 1,
         "webhook event keys": 5, "payloads of finished jobs": 5, "job attempts": 5,
+        "QuickBooks call counts": 0,
     }
     assert counts() == {"events": 2, "keys": 2, "rejections": 1, "attempts": 2,
                         "payloads": 2, "responses": 2, "jobs": 7}  # job rows stay
@@ -164,3 +166,21 @@ def test_refused_delivery_counts_go_with_the_webhook_retention():
     WebhookRejection.objects.create(day=date.today() - timedelta(days=31), reason="unsigned")
     WebhookRejection.objects.create(day=date.today() - timedelta(days=29), reason="unsigned")
     assert retention.prune()["daily counts of refused webhook deliveries"] == 1
+
+
+def test_call_counts_go_with_the_attempts_but_never_within_the_metering_month():
+    from datetime import UTC, datetime
+
+    from qbo_sync.models import ApiCallCount, Connection
+
+    conn = Connection.objects.create(workspace="default", realm_id="1")
+    now = datetime(2026, 12, 20, 12, 0, tzinfo=UTC)
+    for minute in (datetime(2026, 12, 1, 0, 0, tzinfo=UTC), datetime(2026, 11, 30, 23, 59,
+                                                                     tzinfo=UTC)):
+        ApiCallCount.objects.create(connection=conn, minute=minute, kind="read", count=1)
+    days = {**app_settings.RETENTION_DAYS, "attempts": 1}
+    with override_settings(QBO_SYNC={**app_settings.user_settings, "RETENTION_DAYS": days}), \
+            mock.patch("qbo_sync.sync.retention.timezone.now", return_value=now):
+        assert retention.prune()["QuickBooks call counts"] == 1
+    assert list(ApiCallCount.objects.values_list("minute", flat=True)) == [
+        datetime(2026, 12, 1, 0, 0, tzinfo=UTC)]
