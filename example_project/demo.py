@@ -321,6 +321,18 @@ def reconcile(sim, conn) -> None:
     print(f"    run {again.pk}: {again.found} differences")
 
 
+def show_metrics(conn, site_url: str) -> None:
+    """The day's metrics, as ``qbo_sync_status --metrics`` prints them, and where the
+    dashboard is."""
+    from qbo_sync.management.metrics_text import metrics_lines
+    from qbo_sync.metrics.compute import workspace_metrics
+
+    for line in metrics_lines(workspace_metrics(conn.workspace, "24h")):
+        print(f"  {line}")
+    print(f"    dashboard: {site_url}/admin/qbo_sync/connection/{conn.pk}/dashboard/ "
+          "(admin/admin)")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sim-port", type=int, default=8765)
@@ -389,6 +401,9 @@ def main(argv: list[str] | None = None) -> int:
         step("the accountant edits and voids invoices in QuickBooks; reconciliation finds "
              "and repairs both")
         reconcile(sim, conn)
+
+        step("metrics of the last 24 hours (the admin dashboard shows them as charts)")
+        show_metrics(conn, site_url)
         print(f"done in {time.monotonic() - started:.1f}s")
         if args.keep_running:
             print(f"the site ({site_url}/admin/, admin/admin), the simulator and the "

@@ -42,5 +42,6 @@ def metrics_lines(m: dict[str, Any]) -> list[str]:
                 if latency else "")
         lines.append(f"    {row['direction']} {row['entity']} {row['action']}: "
                      f"{row['succeeded']} ok, {row['failed']} failed, {row['parked']} parked, "
-                     f"{row['retries']} retries, success {_pct(row['success_rate'])}{tail}")
+                     f"{row['skipped']} skipped, {row['retries']} retries, "
+                     f"success {_pct(row['success_rate'])}{tail}")
     return lines

@@ -97,8 +97,8 @@ def test_command_prints_the_metrics() -> None:
     assert "pull lag: 15.0 min" in text
     assert "queue: 3 waiting (1 due, 1 running), 1 parked; oldest 3.0 h" in text
     assert "peak 5/min of 500" in text and "1.2 calls per successful sync" in text
-    assert "push invoice create: 4 ok, 0 failed, 0 parked, 1 retries, success 100.0 %, " \
-        "p50 20.0 s p95 100.0 s" in text
+    assert "push invoice create: 4 ok, 0 failed, 0 parked, 0 skipped, 1 retries, " \
+        "success 100.0 %, p50 20.0 s p95 100.0 s" in text
 
     out = StringIO()
     with mock.patch("qbo_sync.metrics.compute.timezone.now", return_value=NOW):
