@@ -389,6 +389,9 @@ def main(argv: list[str] | None = None) -> int:
         step("the accountant edits and voids invoices in QuickBooks; reconciliation finds "
              "and repairs both")
         reconcile(sim, conn)
+
+        step("alerts: evaluate the rules now (e-mails print here, to the console backend)")
+        call_command("qbo_sync_alerts", workspace="default")
         print(f"done in {time.monotonic() - started:.1f}s")
         if args.keep_running:
             print(f"the site ({site_url}/admin/, admin/admin), the simulator and the "

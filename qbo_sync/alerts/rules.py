@@ -25,7 +25,7 @@ from ..models import (
     ReconciliationRun,
     SyncJob,
 )
-from .config import RULE_KEYS, load
+from .config import load
 
 #: QuickBooks ends a refresh-token chain 5 years after it began (docs/qbo-rules.md §1.5).
 CHAIN_YEARS = 5
@@ -229,4 +229,3 @@ RULES: dict[str, Callable[[Context], Result]] = {
     "read_budget": read_budget,
     "reconciliation": reconciliation,
 }
-assert tuple(RULES) == RULE_KEYS

@@ -129,3 +129,19 @@ def test_the_check_refuses_alerts_that_are_not_a_dict():
 
     with override_settings(QBO_SYNC={**settings.QBO_SYNC, "ALERTS": ["on"]}):
         assert "must be a dict of alert settings (got list)" in _e012()[0]
+
+
+def test_the_admin_lists_only_the_managed_workspaces_alerts(client, managers):
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Permission
+
+    AlertState.objects.create(workspace="default", rule="reconnect", title="Reconnect ours")
+    AlertState.objects.create(workspace="uk", rule="reconnect", title="Reconnect theirs")
+    user = get_user_model().objects.get(username="manager")
+    user.is_staff = True
+    user.save()
+    user.user_permissions.set(Permission.objects.filter(content_type__app_label="qbo_sync"))
+    client.force_login(user)
+    page = client.get("/admin/qbo_sync/alertstate/")
+    assert page.status_code == 200
+    assert b"Reconnect ours" in page.content and b"Reconnect theirs" not in page.content

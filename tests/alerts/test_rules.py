@@ -221,3 +221,9 @@ def test_only_the_enabled_rules_run():
     with alerts(RULES=["reconnect", "read_budget"], READ_COUNT=None):
         findings, unknown = find("default")
     assert [f.rule for f in findings] == ["reconnect"] and list(unknown) == ["read_budget"]
+
+
+def test_every_rule_key_the_settings_accept_has_a_rule():
+    from qbo_sync.alerts.config import RULE_KEYS
+
+    assert tuple(rules.RULES) == RULE_KEYS
