@@ -162,7 +162,7 @@ QBO_SYNC = {
     # webhook is added with QBO_ALERT_WEBHOOK_URL.
     "ALERTS": {
         "RECIPIENTS": "example_project.billing.qbo.alert_recipients",
-        "WEBHOOK_URL": os.environ.get("QBO_ALERT_WEBHOOK_URL", ""),
+        "SECRET_WEBHOOK_URL": os.environ.get("QBO_ALERT_WEBHOOK_URL", ""),
     },
 }
 

@@ -169,7 +169,7 @@ DEFAULTS: dict[str, Any] = {
         "NOTIFIERS": ["qbo_sync.alerts.notifiers.EmailNotifier",
                       "qbo_sync.alerts.notifiers.WebhookNotifier"],
         "RECIPIENTS": "qbo_sync.alerts.recipients.workspace_managers",
-        "WEBHOOK_URL": "",
+        "SECRET_WEBHOOK_URL": "",
         "WEBHOOK_TIMEOUT": 5,
         "FAILURE_RATE_PERCENT": 20,
         "FAILURE_RATE_WINDOW_MINUTES": 60,

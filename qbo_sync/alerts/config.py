@@ -93,9 +93,9 @@ def problems(value: Any) -> list[str]:
             found += _path_problems("NOTIFIERS", path)
     found += _path_problems("RECIPIENTS", value.get("RECIPIENTS"))
     found += _path_problems("READ_COUNT", value.get("READ_COUNT"), allow_none=True)
-    url = value.get("WEBHOOK_URL")
+    url = value.get("SECRET_WEBHOOK_URL")
     # The URL is a secret: the message never repeats it.
     if not isinstance(url, str) or (url and not url.startswith(("https://", "http://"))):
-        found.append(f"[{'WEBHOOK_URL'!r}] must be an http(s) URL, or \"\" for no webhook; "
+        found.append(f"[{'SECRET_WEBHOOK_URL'!r}] must be an http(s) URL, or \"\" for no webhook; "
                      "copy the incoming-webhook URL from your chat tool.")
     return found

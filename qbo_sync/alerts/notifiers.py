@@ -10,7 +10,6 @@ from urllib.parse import urlsplit
 
 import requests
 from django.core.mail import EmailMessage
-from django.views.decorators.debug import sensitive_variables
 
 from ..exceptions import NotifierError
 from ..secrets import Secret
@@ -72,18 +71,19 @@ class EmailNotifier(Notifier):
 
 
 class WebhookNotifier(Notifier):
-    """A Slack-compatible incoming webhook: POST ``{"text": …}`` to ``WEBHOOK_URL``.
-    The URL is a secret (it alone authorises posting): logs name only its host."""
+    """A Slack-compatible incoming webhook: POST ``{"text": …}`` to ``SECRET_WEBHOOK_URL``.
+    The URL is a secret (it alone authorises posting): it is held as a
+    :class:`~qbo_sync.secrets.Secret`, and logs and errors name only its host. (Its
+    settings key holds SECRET, so Django's error pages mask it too.)"""
 
-    @sensitive_variables("url")
     def send(self, message: Message) -> bool:
-        config = alert_settings()
-        url = Secret.of(config["WEBHOOK_URL"])
+        url = Secret.of(alert_settings()["SECRET_WEBHOOK_URL"])
         if not url:
             return False
         host = urlsplit(url.reveal()).hostname or "?"
         try:
-            response = requests.post(url.reveal(), timeout=config["WEBHOOK_TIMEOUT"],
+            response = requests.post(url.reveal(),
+                                     timeout=alert_settings()["WEBHOOK_TIMEOUT"],
                                      json={"text": f"*{message.subject}*\n{message.text}"})
         except requests.RequestException as exc:
             # The exception's text holds the URL: only its type is kept.

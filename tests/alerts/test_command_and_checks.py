@@ -113,7 +113,7 @@ def test_the_defaults_and_the_example_pass_the_check():
     ({"RECIPIENTS": "no.such.hook"}, "['RECIPIENTS'] cannot be loaded"),
     ({"READ_COUNT": "qbo_sync.alerts.rules.LISTED"}, "['READ_COUNT'] cannot be loaded"),
     ({"DIGEST": "yes"}, "['DIGEST'] must be True or False"),
-    ({"WEBHOOK_URL": "hooks.slack.com/services/SeCrEt"}, "must be an http(s) URL"),
+    ({"SECRET_WEBHOOK_URL": "hooks.slack.com/services/SeCrEt"}, "must be an http(s) URL"),
     ({"SOUND": "loud"}, "has an unknown key 'SOUND'"),
 ])
 def test_the_check_names_each_wrong_value_and_its_fix(config, needle):

@@ -83,7 +83,7 @@ class BrokenBackend:
 @responses.activate
 def test_the_webhook_posts_slack_compatible_json_with_a_timeout():
     responses.post(HOOK, body="ok")
-    with alerts(WEBHOOK_URL=HOOK, WEBHOOK_TIMEOUT=3):
+    with alerts(SECRET_WEBHOOK_URL=HOOK, WEBHOOK_TIMEOUT=3):
         assert WebhookNotifier().send(MESSAGE) is True
     [call] = responses.calls
     assert json.loads(call.request.body) == {"text": f"*{MESSAGE.subject}*\n{MESSAGE.text}"}
@@ -91,7 +91,7 @@ def test_the_webhook_posts_slack_compatible_json_with_a_timeout():
 
 
 def test_no_webhook_url_means_no_webhook():
-    with responses.RequestsMock() as mocked, alerts(WEBHOOK_URL=""):
+    with responses.RequestsMock() as mocked, alerts(SECRET_WEBHOOK_URL=""):
         assert WebhookNotifier().send(MESSAGE) is False
         assert not mocked.calls
 
@@ -101,7 +101,7 @@ def test_no_webhook_url_means_no_webhook():
     f"Max retries exceeded with url: {HOOK}")}, {"body": requests.Timeout("read timed out")}])
 def test_a_webhook_failure_names_the_host_never_the_url(reply):
     responses.post(HOOK, **reply)
-    with alerts(WEBHOOK_URL=HOOK), pytest.raises(NotifierError) as caught:
+    with alerts(SECRET_WEBHOOK_URL=HOOK), pytest.raises(NotifierError) as caught:
         WebhookNotifier().send(MESSAGE)
     assert "hooks.slack.example" in str(caught.value)
     assert "SeCrEtPaRt" not in str(caught.value) and caught.value.__cause__ is None
@@ -111,7 +111,7 @@ def test_a_webhook_failure_names_the_host_never_the_url(reply):
 def test_a_failing_notifier_is_logged_and_the_others_still_run(managers, caplog):
     responses.post(HOOK, status=503)
     order = [WEBHOOK, f"{__name__}.Exploding", EMAIL]
-    with alerts(WEBHOOK_URL=HOOK, NOTIFIERS=order), caplog.at_level(logging.WARNING):
+    with alerts(SECRET_WEBHOOK_URL=HOOK, NOTIFIERS=order), caplog.at_level(logging.WARNING):
         outcome = deliver(MESSAGE)
     assert outcome == {WEBHOOK: "failed", f"{__name__}.Exploding": "failed", EMAIL: "sent"}
     assert len(mail.outbox) == 1
@@ -132,3 +132,11 @@ class Recording(Notifier):
     def send(self, message):
         self.received.append(message)
         return True
+
+
+def test_django_error_pages_mask_the_webhook_url():
+    from django.views.debug import SafeExceptionReporterFilter
+
+    with alerts(SECRET_WEBHOOK_URL=HOOK):
+        shown = SafeExceptionReporterFilter().get_safe_settings()["QBO_SYNC"]["ALERTS"]
+    assert shown["SECRET_WEBHOOK_URL"] != HOOK and "SeCrEtPaRt" not in str(shown)

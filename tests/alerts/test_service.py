@@ -173,3 +173,25 @@ def test_the_digest_lists_open_and_recently_resolved_alerts(managers):
     [sent] = mail.outbox
     assert "Open:\n• Reconnect" in sent.body and "Resolved:\n• Failures" in sent.body
     assert "Old" not in sent.body
+
+
+def _queries_for(n_failed: int) -> int:
+    from django.db import connection as db
+    from django.test.utils import CaptureQueriesContext
+
+    from .support import jobs
+
+    conn = Connection.objects.get(workspace="default")
+    jobs(conn, succeeded=0, failed=n_failed,
+         finished=timezone.now() - timedelta(hours=2))
+    with alerts(READ_COUNT=None, NOTIFIERS=[]), CaptureQueriesContext(db) as captured:
+        service.evaluate("default", now=timezone.now())
+    return len(captured.captured_queries)
+
+
+def test_an_evaluation_costs_the_same_queries_for_10_or_300_failed_jobs():
+    connection()
+    small = _queries_for(10)
+    AlertState.objects.all().delete()
+    big = _queries_for(290)
+    assert small == big and small <= 20
