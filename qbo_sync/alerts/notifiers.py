@@ -95,12 +95,13 @@ class WebhookNotifier(Notifier):
 
 def deliver(message: Message) -> dict[str, str]:
     """Hand ``message`` to every configured notifier; returns each one's outcome
-    (``sent``, ``nobody`` or ``failed``). A failure is logged, never raised."""
+    (``sent``, ``skipped`` when it had no one to send to, or ``failed``). A failure is
+    logged, never raised."""
     outcome: dict[str, str] = {}
     for path in alert_settings()["NOTIFIERS"]:
         name = path if isinstance(path, str) else getattr(path, "__name__", repr(path))
         try:
-            outcome[name] = "sent" if load(path, "notifier")().send(message) else "nobody"
+            outcome[name] = "sent" if load(path, "notifier")().send(message) else "skipped"
         except NotifierError as exc:
             outcome[name] = "failed"
             logger.warning("Alert notifier %s failed for workspace %s: %s", name,
