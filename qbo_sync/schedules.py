@@ -67,7 +67,7 @@ def install_schedules() -> list[str]:
         if kind == Schedule.MINUTES and (minutes or 0) < 1:
             raise ValueError(f"The interval for {name} must be at least 1 minute; check "
                              "QBO_SYNC['POLL_INTERVAL_MINUTES'] / ['SWEEP_INTERVAL_MINUTES'] / "
-                             "['RECONCILE_INTERVAL_HOURS'].")
+                             "['RECONCILE_INTERVAL_HOURS'] / ['ALERTS']['INTERVAL_MINUTES'].")
         rows = list(Schedule.objects.filter(name=name).order_by("pk"))
         if rows:
             schedule = rows[0]

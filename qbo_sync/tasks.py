@@ -74,4 +74,4 @@ def evaluate_alerts() -> int:
 def send_alert_digests() -> int:
     """Send each workspace's daily alert digest; returns how many were sent. Scheduled
     daily when ALERTS["DIGEST"] is on."""
-    return sum(alerts.digest(workspace) is not None for workspace in alerts.workspaces())
+    return alerts.digest_all()

@@ -149,3 +149,18 @@ def digest(workspace: str, *, now: datetime | None = None, dry_run: bool = False
     if not dry_run:
         deliver(message)
     return message
+
+
+def digest_all(*, now: datetime | None = None) -> int:
+    """Send every workspace's digest (the daily schedule's task) while ``DIGEST`` and
+    ``ENABLED`` are on; returns how many were sent."""
+    config = alert_settings()
+    if not (config["ENABLED"] and config["DIGEST"]):
+        return 0
+    sent = 0
+    for workspace in workspaces():
+        try:
+            sent += digest(workspace, now=now) is not None
+        except Exception:
+            logger.exception("The alert digest of workspace %s could not be made", workspace)
+    return sent

@@ -89,6 +89,8 @@ def test_the_scheduled_task_evaluates_every_workspace(managers):
     with alerts(**CONFIG):
         assert tasks.evaluate_alerts() == 1
         assert tasks.evaluate_alerts() == 0
+        assert tasks.send_alert_digests() == 0  # DIGEST is off: a stale schedule sends none
+    with alerts(**CONFIG, DIGEST=True):
         assert tasks.send_alert_digests() == 1
     assert len(mail.outbox) == 2
 
