@@ -17,6 +17,7 @@ from typing import Any
 
 from django.db.models import Count, Exists, OuterRef, Q
 
+from ..exceptions import ReconnectRequired
 from ..models import (
     SUCCESS_STATUSES,
     Connection,
@@ -32,7 +33,8 @@ CHAIN_YEARS = 5
 #: How many failed jobs a message names; the rest are counted.
 LISTED = 5
 _FINISHED = (SyncJob.Status.SUCCEEDED, SyncJob.Status.DIFFERS, SyncJob.Status.FAILED)
-_SYNC_HEALTH = "admin → QuickBooks → Sync jobs"
+_SYNC_HEALTH = "Sync Health (admin → QuickBooks → Sync jobs)"
+_RECONNECT = ReconnectRequired.default_fix
 
 
 @dataclass(frozen=True)
@@ -163,8 +165,7 @@ def reconnect(ctx: Context) -> Result:
         return []
     return [Finding("reconnect", "QuickBooks needs to be reconnected",
                     f"{conn.status_reason or 'QuickBooks refused the stored tokens.'} Syncs "
-                    "wait until someone reconnects: admin → QuickBooks → Connections → "
-                    "Reconnect.", subject=conn.realm_id)]
+                    f"wait until someone reconnects. {_RECONNECT}", subject=conn.realm_id)]
 
 
 def token_chain(ctx: Context) -> Result:
@@ -183,8 +184,8 @@ def token_chain(ctx: Context) -> Result:
                     f"QuickBooks connection ends in {left} day{'s' if left != 1 else ''}",
                     f"The QuickBooks authorization ends on {end:%Y-%m-%d %H:%M} UTC: "
                     "QuickBooks caps every connection at 5 years, however often it is used. "
-                    "Reconnect before then (admin → QuickBooks → Connections → Reconnect) "
-                    "so syncing does not stop.", subject=conn.realm_id)]
+                    f"Reconnect before then so syncing does not stop. {_RECONNECT}",
+                    subject=conn.realm_id)]
 
 
 def read_budget(ctx: Context) -> Result:
