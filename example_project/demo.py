@@ -284,6 +284,7 @@ def reconcile(sim, conn) -> None:
     from decimal import Decimal
 
     from django.contrib.contenttypes.models import ContentType
+    from django.core.management import call_command
 
     from example_project.billing.models import Invoice
     from qbo_sync.models import EntityLink
@@ -310,6 +311,8 @@ def reconcile(sim, conn) -> None:
     run = run_reconciliation(start_reconciliation(conn, trigger="command", queue=False))
     print(f"    run {run.pk}: {run.total} records compared in {run.calls} QuickBooks calls, "
           f"{run.found} differences")
+    # The differences are an alert: the managers' e-mail prints here (console backend).
+    call_command("qbo_sync_alerts", workspace=conn.workspace)
     for diff in run.differences.order_by("pk"):
         print(f"      {diff.kind}: {diff.explanation}")
         action = "accept" if diff.kind == "voided" else "push"
@@ -404,6 +407,9 @@ def main(argv: list[str] | None = None) -> int:
 
         step("metrics of the last 24 hours (the admin dashboard shows them as charts)")
         show_metrics(conn, site_url)
+        step("alerts: evaluate the rules again; the repaired differences' alert is "
+             "resolved once they stay clear for RESOLVE_AFTER_MINUTES")
+        call_command("qbo_sync_alerts", workspace="default")
         print(f"done in {time.monotonic() - started:.1f}s")
         if args.keep_running:
             print(f"the site ({site_url}/admin/, admin/admin), the simulator and the "

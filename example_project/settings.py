@@ -158,7 +158,19 @@ QBO_SYNC = {
     "WEBHOOK_VERIFIER_TOKEN": env.qbo_credential(
         "QBO_WEBHOOK_VERIFIER", _QBO_ENVIRONMENT, "simulator-verifier-token",
         "the webhook verifier token", "Copy it from your Intuit app's Webhooks page."),
+    # Alerts e-mail the workspace's admins and managers (README "Alerts"); a chat
+    # webhook is added with QBO_ALERT_WEBHOOK_URL.
+    "ALERTS": {
+        "RECIPIENTS": "example_project.billing.qbo.alert_recipients",
+        "SECRET_WEBHOOK_URL": os.environ.get("QBO_ALERT_WEBHOOK_URL", ""),
+    },
 }
+
+# Alert e-mails go to the console of the server and of the qcluster in the demo; set a
+# real backend (SMTP, anymail…) in production.
+EMAIL_BACKEND = os.environ.get("DJANGO_EMAIL_BACKEND",
+                               "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "qbo-sync@localhost")
 
 LOGGING = {
     "version": 1,

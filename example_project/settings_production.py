@@ -18,6 +18,8 @@ Optional: ``DJANGO_CSRF_TRUSTED_ORIGINS`` (comma-separated ``https://…`` origi
 ``DJANGO_HSTS_SECONDS`` (default one year). ``DJANGO_DEBUG`` is ignored: never on here.
 """
 
+import os
+
 from django.core.exceptions import ImproperlyConfigured
 
 from . import env
@@ -60,3 +62,8 @@ _redirect = env.required("QBO_REDIRECT_URI", "the OAuth redirect URI registered 
 if not _redirect.startswith("https://"):
     raise ImproperlyConfigured(f"QBO_REDIRECT_URI is {_redirect!r}: it must be https://….")
 QBO_SYNC = {**QBO_SYNC, "ENVIRONMENT": _environment, "REDIRECT_URI": _redirect}
+
+# Alert e-mails (README "Alerts") through SMTP here, not the demo's console; Django's
+# EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER… settings configure it.
+EMAIL_BACKEND = os.environ.get("DJANGO_EMAIL_BACKEND",
+                               "django.core.mail.backends.smtp.EmailBackend")

@@ -13,6 +13,7 @@ from django.core.checks import Error, Tags, Warning, register
 from django.db import DatabaseError
 
 from .adapters import KINDS, get_adapter
+from .alerts.config import problems as alert_problems
 from .conf import (
     ENVIRONMENTS,
     MAX_MINOR_VERSION,
@@ -97,6 +98,13 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
             "hours, 0 or more.",
             hint="Leave it out for the default (24, daily); 0 turns the schedule off.",
             id="qbo_sync.E011",
+        ))
+    for problem in alert_problems(app_settings.ALERTS):
+        errors.append(Error(
+            f"QBO_SYNC['ALERTS'] {problem}",
+            hint='README "Alerts" lists every key and its default; a key left out keeps '
+            "its default.",
+            id="qbo_sync.E012",
         ))
     redirect = app_settings.REDIRECT_URI or ""
     if env == "production" and redirect and not redirect.startswith("https://"):

@@ -162,6 +162,34 @@ DEFAULTS: dict[str, Any] = {
     # then only for requests bearing PROMETHEUS_TOKEN.
     "PROMETHEUS_ENABLED": False,
     "PROMETHEUS_TOKEN": "",
+    # Alerts that reach a person (qbo_sync.alerts; README "Alerts"). Keys left out keep
+    # these defaults; qbo_sync.alerts.config validates them (system check qbo_sync.E012).
+    "ALERTS": {
+        "ENABLED": True,
+        "RULES": ["failure_rate", "failed_unresolved", "reconnect", "token_chain",
+                  "read_budget", "reconciliation"],
+        "INTERVAL_MINUTES": 5,
+        "REPEAT_HOURS": 24,
+        # The condition must stay clear this long before "resolved" is sent (flapping).
+        "RESOLVE_AFTER_MINUTES": 15,
+        "DIGEST": False,
+        "NOTIFIERS": ["qbo_sync.alerts.notifiers.EmailNotifier",
+                      "qbo_sync.alerts.notifiers.WebhookNotifier"],
+        "RECIPIENTS": "qbo_sync.alerts.recipients.workspace_managers",
+        "SECRET_WEBHOOK_URL": "",
+        "WEBHOOK_TIMEOUT": 5,
+        "FAILURE_RATE_PERCENT": 20,
+        "FAILURE_RATE_WINDOW_MINUTES": 60,
+        "FAILURE_RATE_MIN_JOBS": 10,
+        "FAILED_UNRESOLVED_MINUTES": 60,
+        "TOKEN_CHAIN_DAYS": 30,
+        # None: METERED_READS_PER_MONTH, the budget the metrics report against.
+        "READ_BUDGET": None,
+        "READ_BUDGET_PERCENT": 80,
+        # Dotted path (workspace, since) -> int: successful metered reads since then.
+        # The default counts the calls the app recorded (qbo_sync.metrics).
+        "READ_COUNT": "qbo_sync.metrics.compute.reads_since",
+    },
 }
 
 
@@ -181,7 +209,7 @@ class Settings:
         if name not in DEFAULTS:
             raise AttributeError(f"Unknown QBO_SYNC setting {name!r}")
         value = self.user_settings.get(name, DEFAULTS[name])
-        if name in ("RETRY", "RETENTION_DAYS"):
+        if name in ("RETRY", "RETENTION_DAYS", "ALERTS"):
             value = value or {}
             # Not a dict: returned as is for the system check to name (qbo_sync.E008).
             value = {**DEFAULTS[name], **value} if isinstance(value, Mapping) else value

@@ -366,3 +366,11 @@ def __getattr__(name: str) -> type[Exception]:
                       "goes in the next release.", DeprecationWarning, stacklevel=2)
         return globals()[_RENAMED[name]]
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+# Alerts ------------------------------------------------------------------------------
+
+
+class NotifierError(QBOSyncError):
+    """An alert notifier could not deliver a message. Logged; the other notifiers still
+    run. Its text never holds a secret (a webhook URL is shown by its host only)."""

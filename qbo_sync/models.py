@@ -51,6 +51,9 @@ class Connection(models.Model):
     refresh_token_expires_at = models.DateTimeField(null=True, blank=True)
     # The refresh-token chain's 5-year cap (docs/qbo-rules.md §1.5).
     refresh_token_hard_expires_at = models.DateTimeField(null=True, blank=True)
+    # When the chain began: the authorization-code exchange; refreshes keep it. The
+    # 5-year cap counts from here when Intuit sends no hard expiry (docs/qbo-rules.md §1.5).
+    refresh_chain_started_at = models.DateTimeField(null=True, blank=True)
     token_refreshed_at = models.DateTimeField(null=True, blank=True)
     # Until when one worker may refresh the tokens (single-flight without holding a
     # transaction across the HTTP call; qbo_sync.connection.oauth.refresh_tokens).
@@ -680,3 +683,32 @@ class ApiCallCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.count} × {self.kind} at {self.minute:%Y-%m-%d %H:%M}"
+
+
+class AlertState(models.Model):
+    """One alert condition of a workspace (a rule and what it is about), so it is sent
+    once, repeated at most every ``REPEAT_HOURS`` while it lasts, and resolved once
+    (``qbo_sync.alerts.service``)."""
+
+    workspace = models.CharField(max_length=100)
+    rule = models.CharField(max_length=40)
+    #: What in the workspace the alert is about ("" for the workspace as a whole).
+    subject = models.CharField(max_length=255, blank=True, default="")
+    active = models.BooleanField(default=True)
+    title = models.CharField(max_length=255)
+    detail = models.TextField(blank=True)
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    #: When the condition was first found clear in the current episode (None: not clear).
+    clear_since = models.DateTimeField(null=True, blank=True)
+    last_notified_at = models.DateTimeField(null=True, blank=True)
+    notified_count = models.PositiveIntegerField(default=0)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["workspace", "rule", "subject"]
+        constraints = [models.UniqueConstraint(fields=["workspace", "rule", "subject"],
+                                               name="qbo_alert_state_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.workspace}: {self.title} ({'active' if self.active else 'resolved'})"

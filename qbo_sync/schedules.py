@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from django_q.models import Schedule
 
+from .alerts.config import alert_settings
 from .conf import app_settings
 
 PULL_ALL = "qbo_sync.pull_all"
 SWEEP = "qbo_sync.sweep"
 PRUNE = "qbo_sync.prune"
 RECONCILE = "qbo_sync.reconcile_all"
+ALERTS = "qbo_sync.alerts"
+ALERT_DIGEST = "qbo_sync.alert_digest"
 
 
 def _specs() -> list[tuple[str, str, str, int | None]]:
@@ -31,6 +34,19 @@ def _reconcile_minutes() -> int:
     return int(float(app_settings.RECONCILE_INTERVAL_HOURS or 0) * 60)
 
 
+def _alert_specs() -> list[tuple[str, str, str, int | None]]:
+    """The alert evaluation (and the daily digest when on); those turned off are removed."""
+    config = alert_settings()
+    specs = []
+    if config["ENABLED"]:
+        specs.append((ALERTS, "qbo_sync.tasks.evaluate_alerts", Schedule.MINUTES,
+                      int(config["INTERVAL_MINUTES"])))
+    if config["ENABLED"] and config["DIGEST"]:
+        specs.append((ALERT_DIGEST, "qbo_sync.tasks.send_alert_digests", Schedule.DAILY, None))
+    Schedule.objects.filter(name__in={ALERTS, ALERT_DIGEST} - {s[0] for s in specs}).delete()
+    return specs
+
+
 def install_schedules() -> list[str]:
     """Create or update the ``qbo_sync.*`` schedules; returns their names.
 
@@ -46,11 +62,12 @@ def install_schedules() -> list[str]:
                       _reconcile_minutes()))
     else:
         Schedule.objects.filter(name=RECONCILE).delete()
+    specs += _alert_specs()
     for name, func, kind, minutes in specs:
         if kind == Schedule.MINUTES and (minutes or 0) < 1:
             raise ValueError(f"The interval for {name} must be at least 1 minute; check "
                              "QBO_SYNC['POLL_INTERVAL_MINUTES'] / ['SWEEP_INTERVAL_MINUTES'] / "
-                             "['RECONCILE_INTERVAL_HOURS'].")
+                             "['RECONCILE_INTERVAL_HOURS'] / ['ALERTS']['INTERVAL_MINUTES'].")
         rows = list(Schedule.objects.filter(name=name).order_by("pk"))
         if rows:
             schedule = rows[0]

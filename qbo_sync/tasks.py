@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .alerts import service as alerts
 from .pull import cycle, webhooks
 from .reconcile import run as reconcile
 from .sync import engine, history, outbox, retention
@@ -62,3 +63,15 @@ def reconcile_all() -> int:
     """Start a reconciliation of every connected connection. Scheduled every
     RECONCILE_INTERVAL_HOURS."""
     return reconcile.reconcile_all()
+
+
+def evaluate_alerts() -> int:
+    """Evaluate the alert rules of every workspace and send what changed; returns how
+    many alerts fired, repeated or resolved. Scheduled every ALERTS["INTERVAL_MINUTES"]."""
+    return sum(len(outcome.events) for outcome in alerts.evaluate_all())
+
+
+def send_alert_digests() -> int:
+    """Send each workspace's daily alert digest; returns how many were sent. Scheduled
+    daily when ALERTS["DIGEST"] is on."""
+    return alerts.digest_all()

@@ -358,6 +358,14 @@ def can_manage_integration(user: Any, workspace: str) -> bool:
     ).exists()
 
 
+def alert_recipients(workspace: str) -> list[str]:
+    """Where qbo_sync's alerts for ``workspace`` go: its admins' and managers' e-mail
+    addresses (QBO_SYNC["ALERTS"]["RECIPIENTS"]), in one query."""
+    return list(Membership.objects.filter(
+        workspace__slug=workspace, role__in=Membership.MANAGING_ROLES, user__is_active=True)
+        .exclude(user__email="").order_by("user_id").values_list("user__email", flat=True))
+
+
 def _may_use(user: Any, slug: Any) -> bool:
     # A value no slug can be (NUL, too long, not text) is refused before any query:
     # PostgreSQL cannot even compare text holding NUL.

@@ -285,6 +285,9 @@ def _store_connection(state: OAuthState, realm_id: str, tokens: Mapping,
                     .filter(workspace=state.workspace).first())
             conn = conn or Connection(workspace=state.workspace)
             _apply_tokens(conn, tokens, issued_at)
+            # An authorization code starts a new refresh-token chain; refreshes keep
+            # this date (docs/qbo-rules.md §1.5, the 5-year cap).
+            conn.refresh_chain_started_at = issued_at
             if conn.connected_at is None or conn.realm_id != realm_id:
                 # A reconnect to the same company keeps the original date: invoices
                 # issued since then are still the connection's to sync by themselves.
@@ -340,7 +343,7 @@ def _apply_tokens(conn: Connection, tokens: Mapping, issued_at: datetime) -> Non
 
 
 def _copy_tokens(source: Connection, target: Connection) -> None:
-    for name in (*_TOKEN_FIELDS, "status", "status_reason"):
+    for name in (*_TOKEN_FIELDS, "refresh_chain_started_at", "status", "status_reason"):
         setattr(target, name, getattr(source, name))
 
 
@@ -558,7 +561,8 @@ def disconnect(connection: Connection, *, user: Any = None) -> Connection:
         for name in ("access_token", "refresh_token"):
             setattr(row, name, "")
         for name in ("access_token_expires_at", "refresh_token_expires_at",
-                     "refresh_token_hard_expires_at", "refresh_lease_until"):
+                     "refresh_token_hard_expires_at", "refresh_chain_started_at",
+                     "refresh_lease_until"):
             setattr(row, name, None)
         row.status = Connection.Status.DISCONNECTED
         who = getattr(user, "get_username", lambda: "")() if user is not None else ""

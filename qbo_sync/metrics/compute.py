@@ -215,6 +215,15 @@ def metered_reads(now: datetime, workspace: str | None = None) -> dict[str, int]
     return dict(rows)
 
 
+def reads_since(workspace: str, since: datetime) -> int:
+    """Metered calls (reads, queries, CDC) of ``workspace`` recorded since ``since``: the
+    count the ``read_budget`` alert reads (``ALERTS["READ_COUNT"]``)."""
+    total = (ApiCallCount.objects.filter(connection__workspace=workspace, minute__gte=since,
+                                         kind__in=METERED_KINDS)
+             .aggregate(n=Sum("count"))["n"])
+    return int(total or 0)
+
+
 def read_budget(reads: int, now: datetime) -> dict[str, Any]:
     budget = int(app_settings.METERED_READS_PER_MONTH)
     return {"month": f"{month_start(now):%Y-%m}", "reads": reads, "budget": budget,

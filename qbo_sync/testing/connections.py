@@ -33,6 +33,7 @@ def connect_to_simulator(sim: Simulator, realm: str = US_REALM, *,
         "access_token_expires_at": after("expires_in"),
         "refresh_token_expires_at": after("x_refresh_token_expires_in"),
         "refresh_token_hard_expires_at": after("x_refresh_token_hard_expires_in"),
-        "token_refreshed_at": now, "connected_at": connected_at or now,
+        "token_refreshed_at": now, "refresh_chain_started_at": now,
+        "connected_at": connected_at or now,
     }
     return Connection.objects.create(workspace=workspace, **{**values, **fields})

@@ -11,8 +11,8 @@ from ...schedules import install_schedules
 
 
 class Command(BaseCommand):
-    help = ("Create or update the qbo_sync django-q2 schedules (pull catch-up, sweeper and "
-            "the daily prune).")
+    help = ("Create or update the qbo_sync django-q2 schedules (pull catch-up, sweeper, "
+            "the daily prune, reconciliation and alerts).")
 
     def handle(self, *args: Any, **options: Any) -> None:
         for name in install_schedules():
