@@ -389,6 +389,12 @@ def main(argv: list[str] | None = None) -> int:
         step("the accountant edits and voids invoices in QuickBooks; reconciliation finds "
              "and repairs both")
         reconcile(sim, conn)
+
+        step("the task board logs time: time activities in QuickBooks, billed by the "
+             "task's invoice")
+        from example_project.billing.demo_time import push_time
+
+        push_time(sim, conn)
         print(f"done in {time.monotonic() - started:.1f}s")
         if args.keep_running:
             print(f"the site ({site_url}/admin/, admin/admin), the simulator and the "
