@@ -21,7 +21,7 @@ from ..exceptions import StaleObjectError
 from ..mapping import customer_display_name, customer_payload
 from ..mapping.hashing import mask_email, mask_phone
 from ..models import Connection, EntityLink, JobAction, SyncJob
-from ..push.conflicts import CUSTOMER_FIELDS, differences
+from ..push.conflicts import CUSTOMER_FIELDS
 from ..push.context import context
 from ..sync import links
 from ..sync.job import JobRun, Skip
@@ -71,8 +71,7 @@ def plan_contacts(conn: Connection, customers: list[dict]) -> list[SyncJob]:
     for link in found:
         customer = by_id[link.qbo_id]
         token = str(customer.get("SyncToken", ""))
-        if token == link.sync_token or not differences(link.last_payload, customer,
-                                                       customer=True):
+        if token == link.sync_token or not changed_in_quickbooks(link.last_payload, customer):
             continue
         key = f"pull-contact {link.qbo_id} {token}"
         if SyncJob.objects.filter(connection=conn, direction=SyncJob.Direction.PULL,
@@ -85,6 +84,13 @@ def plan_contacts(conn: Connection, customers: list[dict]) -> list[SyncJob]:
             max_attempts=int(app_settings.RETRY["MAX_ATTEMPTS"]),
         ))
     return jobs
+
+
+def changed_in_quickbooks(base: dict, theirs: dict) -> list[str]:
+    """Owned fields QuickBooks holds differently from the app's last write (a field the
+    app never wrote counts as empty there, so one added in QuickBooks counts too)."""
+    base = links.as_written(base, theirs)
+    return [f for f in CUSTOMER_FIELDS if _get(base, f) != _get(theirs, f)]
 
 
 def compare(base: dict, ours: dict, theirs: dict) -> tuple[dict[str, str], list[str]]:

@@ -113,3 +113,23 @@ def test_our_own_push_is_not_pulled_back(qbo_simulator, on, connected, contact, 
     pull_connection(connected.pk)
     assert _pull_jobs() == []
     assert pulled("Customer")
+
+
+def test_edits_to_different_fields_on_each_side_both_survive(qbo_simulator, on, connected,
+                                                             contact, pushed):
+    with muted():  # the app's edit, not pushed yet
+        contact.email = "accounts@northwind.example"
+        contact.save()
+    _edit_in_quickbooks(connected, pushed.qbo_id,
+                        PrimaryPhone={"FreeFormNumber": "+1 512-555-0199"})
+    pull_connection(connected.pk)
+    [job] = _pull_jobs()
+    assert job.status == "succeeded", job.error_message
+    fresh = Contact.objects.get(pk=contact.pk)
+    assert (fresh.phone, fresh.email) == ("+1 512-555-0199", "accounts@northwind.example")
+    # The host's save queued the contact's push: it sends the app's email only.
+    push = job_for(fresh, direction="push")
+    assert push.status == "succeeded", push.error_message
+    [customer] = qbo(qbo_simulator, "Customer")
+    assert customer["PrimaryEmailAddr"]["Address"] == "accounts@northwind.example"
+    assert customer["PrimaryPhone"]["FreeFormNumber"] == "+1 512-555-0199"
