@@ -405,6 +405,11 @@ def main(argv: list[str] | None = None) -> int:
              "and repairs both")
         reconcile(sim, conn)
 
+        step("the task board logs time: time activities in QuickBooks, billed by the "
+             "task's invoice")
+        from example_project.billing.demo_time import push_time
+
+        push_time(sim, conn)
         step("metrics of the last 24 hours (the admin dashboard shows them as charts)")
         show_metrics(conn, site_url)
         step("alerts: evaluate the rules again; the repaired differences' alert is "

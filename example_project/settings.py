@@ -151,6 +151,7 @@ QBO_SYNC = {
         "payment": "example_project.billing.qbo.PaymentAdapter",
         "credit_memo": "example_project.billing.qbo.CreditMemoAdapter",
         "refund": "example_project.billing.qbo.RefundAdapter",
+        "time_entry": "example_project.billing.qbo_time.TimeEntryAdapter",
     },
     "WORKSPACE_RESOLVER": "example_project.billing.qbo.workspace_for_request",
     "PERMISSION_CHECK": "example_project.billing.qbo.can_manage_integration",

@@ -28,7 +28,7 @@ from . import data
 from .conf import app_settings
 from .exceptions import ConfigurationError
 
-KINDS = ("contact", "invoice", "payment", "credit_memo", "refund")
+KINDS = ("contact", "invoice", "payment", "credit_memo", "refund", "time_entry")
 
 
 class BaseAdapter:
@@ -65,6 +65,14 @@ class BaseAdapter:
 
 class ContactAdapter(BaseAdapter):
     def to_data(self, obj: Any) -> data.ContactData:
+        raise NotImplementedError
+
+    def update_contact(self, obj: Any, data: dict[str, Any]) -> None:
+        """Take a customer's edit made in QuickBooks (``PULL_CUSTOMER_CHANGES``).
+        ``data`` holds only the fields to change, by these keys: ``display_name``,
+        ``company_name``, ``email``, ``phone``, ``address_line1``, ``address_line2``,
+        ``city``, ``region``, ``postal_code``, ``country`` (str, "" when cleared there).
+        Not overridden: customer edits are not pulled."""
         raise NotImplementedError
 
 
@@ -135,6 +143,27 @@ class CreditMemoAdapter(BaseAdapter):
 
 class RefundAdapter(BaseAdapter):
     def to_data(self, obj: Any) -> data.RefundData:
+        raise NotImplementedError
+
+
+class TimeEntryAdapter(BaseAdapter):
+    """Time worked, pushed as QuickBooks TimeActivity records (kind ``time_entry``)."""
+
+    def to_data(self, obj: Any) -> data.TimeEntryData:
+        raise NotImplementedError
+
+    def contact_of(self, obj: Any) -> Any | None:
+        """The host contact the time is for (its customer is pushed first), or None."""
+        raise NotImplementedError
+
+    def billed_by(self, invoice: Any) -> Iterable[Any]:
+        """The host time entries an invoice bills. After that invoice reaches
+        QuickBooks each one is passed to :meth:`mark_billed`. Default: none."""
+        return ()
+
+    def mark_billed(self, obj: Any, *, invoice: Any) -> None:
+        """Record in the app that ``invoice`` billed the entry; its next ``to_data``
+        says ``billed=True`` (and the save pushes BillableStatus HasBeenBilled)."""
         raise NotImplementedError
 
 

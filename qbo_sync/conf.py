@@ -126,6 +126,9 @@ DEFAULTS: dict[str, Any] = {
     "PAID_WITHOUT_PAYMENT": "push",
     # Hours between scheduled reconciliations of every connection (0: none scheduled).
     "RECONCILE_INTERVAL_HOURS": 24,
+    # Customer edits made in QuickBooks (name, email, phone, address) come into the app
+    # through the contact adapter's update_contact hook (off: the app owns its contacts).
+    "PULL_CUSTOMER_CHANGES": False,
     "RETRY": {"AUTO_RETRIES": 3, "BASE_DELAY": 60, "MAX_ATTEMPTS": 5},
     "WEBHOOK_VERIFIER_TOKEN": "",
     "WEBHOOKS_ENABLED": False,

@@ -140,3 +140,26 @@ class PulledPayment:
     date: date
     method: str = ""
     reference: str = ""
+
+
+@dataclass(frozen=True)
+class TimeEntryData:
+    """Time worked, pushed as a QuickBooks TimeActivity (``TimeEntryAdapter``).
+
+    ``hours`` and ``minutes`` are whole numbers (minutes below 60); ``hourly_rate`` is
+    what an hour is billed at. ``worker_key`` names who did the work in the app; the
+    connection's worker mappings turn it into a QuickBooks Employee or Vendor ("": the
+    workspace's default worker)."""
+
+    key: str
+    workspace: str
+    date: date
+    hours: int
+    minutes: int = 0
+    contact_key: str = ""  # the customer the time is for ("" for internal time)
+    hourly_rate: Decimal | None = None
+    billable: bool = True
+    billed: bool = False  # already on an invoice (BillableStatus HasBeenBilled)
+    description: str = ""
+    category: str = ""  # → item mapping (the service item), else the Default Item
+    worker_key: str = ""

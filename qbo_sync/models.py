@@ -233,6 +233,7 @@ class JobAction(models.TextChoices):
     PULL_INVOICE_VOID = "pull_invoice_void", "Invoice voided in QuickBooks"
     PULL_INVOICE_DELETED = "pull_invoice_deleted", "Invoice deleted in QuickBooks"
     PULL_ACCEPT = "pull_accept", "Take QuickBooks' version of an invoice"
+    PULL_CONTACT = "pull_contact", "Customer changed in QuickBooks"
 
 
 class EntityLink(models.Model):
@@ -712,3 +713,32 @@ class AlertState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.workspace}: {self.title} ({'active' if self.active else 'resolved'})"
+
+
+class WorkerMapping(models.Model):
+    """Who did the work, for time pushed as TimeActivity: a host worker key (what the
+    time entry adapter gives as ``worker_key``; empty: the workspace's default worker) →
+    the QuickBooks Employee or Vendor that QBO requires on every TimeActivity."""
+
+    class NameOf(models.TextChoices):
+        EMPLOYEE = "Employee", "Employee"
+        VENDOR = "Vendor", "Vendor"
+
+    connection = models.ForeignKey(
+        Connection, on_delete=models.CASCADE, related_name="worker_mappings"
+    )
+    worker_key = models.CharField(max_length=100, blank=True,
+                                  help_text="Empty: the default for every other worker.")
+    name_of = models.CharField(max_length=8, choices=NameOf.choices, default=NameOf.EMPLOYEE)
+    qbo_id = models.CharField("QuickBooks id", max_length=32)
+    qbo_name = models.CharField("QuickBooks name", max_length=255, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "worker_key"], name="qbo_worker_mapping_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.worker_key or '(default)'} → {self.name_of} {self.qbo_name or self.qbo_id}"

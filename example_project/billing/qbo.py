@@ -91,6 +91,14 @@ class ContactAdapter(adapters.ContactAdapter):
             active=not obj.archived,
         )
 
+    def update_contact(self, obj: Contact, data: dict[str, Any]) -> None:
+        """A customer edited in QuickBooks (QBO_SYNC["PULL_CUSTOMER_CHANGES"]): the keys
+        are this model's field names already."""
+        for field, value in data.items():
+            setattr(obj, field, value)
+        obj.full_clean(validate_unique=False)
+        obj.save(update_fields=[*data, "updated_at"])
+
 
 class InvoiceAdapter(adapters.InvoiceAdapter):
     model = "billing.Invoice"

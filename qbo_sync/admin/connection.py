@@ -28,12 +28,13 @@ from ..connection.settings import (
     update_settings,
 )
 from ..exceptions import QBOSyncError
-from ..models import Connection, ItemMapping, SettingsChange, TaxMapping
+from ..models import Connection, ItemMapping, SettingsChange, TaxMapping, WorkerMapping
 from ..permissions import resolve_workspace
 from ..reconcile.run import start_reconciliation
 from . import dashboard, display, views
 from .base import ScopedAdmin, check_workspace
 from .forms import ItemMappingForm, SettingsForm, TaxMappingForm
+from .workers import WorkerMappingInline
 
 TOKEN_FIELDS = ("access_token", "refresh_token", "key_canary")
 
@@ -76,7 +77,7 @@ class ConnectionAdmin(ScopedAdmin):
     list_filter = ["status", "environment"]
     actions = ["reconcile_now"]
     form = SettingsForm
-    inlines = [ItemMappingInline, TaxMappingInline]
+    inlines = [ItemMappingInline, TaxMappingInline, WorkerMappingInline]
     change_form_template = "admin/qbo_sync/connection/change_form.html"
     change_list_template = "admin/qbo_sync/connection/change_list.html"
     fieldsets = [
@@ -248,6 +249,9 @@ class ConnectionAdmin(ScopedAdmin):
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any,
                      change: bool) -> None:
+        if formset.model is WorkerMapping:
+            # Plain rows: nothing in them is checked against QuickBooks' lists.
+            return super().save_formset(request, form, formset, change)
         conn = form.instance
         items = formset.model is ItemMapping
         key, value = ("category", "item_id") if items else ("tax_rate", "tax_code_id")

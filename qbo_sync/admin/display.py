@@ -45,6 +45,7 @@ QBO_TYPES = {
     "payment": "Payment",
     "credit_memo": "CreditMemo",
     "refund": "RefundReceipt",
+    "time_entry": "TimeActivity",
 }
 #: Pages of the QBO web app for each entity (the app's own URLs, not the API).
 _QBO_APP_PAGES = {

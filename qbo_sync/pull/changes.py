@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from ..conf import app_settings
 from ..exceptions import QBOValidationError
 from ..qbo.client import QBOClient
 from ..qbo.records import last_updated
@@ -21,6 +22,11 @@ logger = logging.getLogger("qbo_sync.pull")
 
 #: Entities the pull reads. Payments first: recording a payment can settle an invoice.
 ENTITIES = ("Payment", "Invoice")
+
+
+def entities() -> tuple[str, ...]:
+    """What this cycle reads: also Customer when customer edits are pulled."""
+    return (*ENTITIES, "Customer") if app_settings.PULL_CUSTOMER_CHANGES else ENTITIES
 #: Every window starts this much before the cursor, for clock skew and late commits
 #: (docs/qbo-rules.md §6: "always overlap the window by a few minutes").
 OVERLAP = timedelta(minutes=5)
@@ -72,15 +78,16 @@ def fetch_changes(client: QBOClient, since: datetime, now: datetime,
 
 
 def _by_cdc(client: QBOClient, since: datetime, renew: Callable[[], object]) -> Changes:
-    answer = client.cdc(list(ENTITIES), since)
+    names = entities()
+    answer = client.cdc(list(names), since)
     changes = Changes(since=since, mode="cdc",
-                      objects={e: list(answer.get(e, [])) for e in ENTITIES})
+                      objects={e: list(answer.get(e, [])) for e in names})
     if changes.total < CDC_CAP:
         return changes
     # Capped: the answer may have been cut anywhere. Narrow to one entity per call and
     # page forward by LastUpdatedTime (§6: there is no STARTPOSITION for CDC).
     changes.capped = True
-    for entity in ENTITIES:
+    for entity in names:
         changes.objects[entity] = _cdc_pages(client, entity, since, renew)
     return changes
 
@@ -110,7 +117,7 @@ def _by_query(client: QBOClient, since: datetime, renew: Callable[[], object]) -
     # Deletions are invisible to queries (§6): a realm not pulled for 30 days can miss an
     # invoice deleted in QBO meanwhile. Webhooks still report Delete operations.
     objects = {}
-    for entity in ENTITIES:
+    for entity in entities():
         renew()
         objects[entity] = _query_entity(client, entity, since)
     return Changes(since=since, mode="query", objects=objects)

@@ -30,6 +30,7 @@ from ..models import Connection, SyncJob
 from ..sync.engine import run_job
 from ..sync.queue import queue_task
 from .changes import fetch_changes, window_start
+from .contacts import plan_contacts
 from .lock import RealmLock, realm_lock
 from .plan import needs_method_names, new_jobs, plan
 
@@ -71,7 +72,7 @@ def _cycle(conn: Connection, lock: RealmLock) -> dict[str, Any]:
             return {"error": str(err), "fix": err.fix, "since": since.isoformat()}
     if not lock.renew():
         return _lost(conn, since)
-    jobs = new_jobs(conn, plan(conn, changes, names))
+    jobs = new_jobs(conn, plan(conn, changes, names)) + plan_contacts(conn, changes.of("Customer"))
     statuses = []
     for job in jobs:
         # Every planned job is a row already: stopping here loses none of them.

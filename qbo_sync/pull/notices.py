@@ -12,6 +12,7 @@ from typing import Any
 
 from django.views.decorators.debug import sensitive_variables
 
+from ..conf import app_settings
 from ..exceptions import MalformedDelivery
 from ..qbo.client import entity_name
 from ..secrets import Secret
@@ -21,6 +22,13 @@ VERB_OPERATIONS = {"created": "Create", "updated": "Update", "deleted": "Delete"
                    "voided": "Void", "merged": "Merge", "emailed": "Emailed"}
 #: Entities whose changes the pull acts on.
 PULLED_ENTITIES = {"Invoice", "Payment"}
+
+
+def pulled(entity: str) -> bool:
+    """Whether a change to ``entity`` makes the pull act (Customer: when
+    ``PULL_CUSTOMER_CHANGES`` is on)."""
+    return entity in PULLED_ENTITIES or (
+        entity == "Customer" and bool(app_settings.PULL_CUSTOMER_CHANGES))
 MAX_KEY = 255
 
 

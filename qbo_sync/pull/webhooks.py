@@ -34,7 +34,7 @@ from ..models import Connection, SeenEvent, WebhookEvent, WebhookRejection
 from ..secrets import Secret
 from ..sync.queue import queue_task
 from .cycle import pull_connection
-from .notices import PULLED_ENTITIES, Notice, parse, signature_ok
+from .notices import Notice, parse, pulled, signature_ok
 
 logger = logging.getLogger("qbo_sync.webhooks")
 
@@ -231,7 +231,7 @@ def _process_batch(realm_id: str, events: list[WebhookEvent], *, pull: bool) -> 
     fresh = _unseen([n for ns in notices.values() for n in ns])
     out: dict[str, Any] = {"duplicates": sum(len(ns) for ns in notices.values()) - len(fresh)}
     try:
-        if pull and any(n.entity in PULLED_ENTITIES for n in fresh):
+        if pull and any(pulled(n.entity) for n in fresh):
             # Taken before the pull: what was stored by now is inside its window.
             covered = timezone.now()
             out["pulled"], out["covered"] = _pull_realm(realm_id), covered
@@ -340,7 +340,7 @@ def process_event(event_id: int, *, force: bool = False) -> dict[str, Any]:
         _, notices = parse(event.body.encode("utf-8"))
         fresh = notices if force else _unseen(notices)
         result["duplicates"] = len(notices) - len(fresh)
-        for realm in sorted({n.realm_id for n in fresh if n.entity in PULLED_ENTITIES}):
+        for realm in sorted({n.realm_id for n in fresh if pulled(n.entity)}):
             result["pulled"][realm] = _pull_realm(realm)
         _remember(fresh, event)
     except WebhookPullBusy as exc:

@@ -25,7 +25,7 @@ from ..models import EntityLink, JobAction, LinkStatus, SyncJob
 from ..qbo.wire import quote, request_id
 from ..sync import links
 from ..sync.job import Defer, JobRun, Skip, worker_id
-from . import gone, settle
+from . import billing, gone, settle
 from .context import context, marker, record, with_marker
 from .customers import push_contact, sync_customer
 from .totals import settle_totals, unpushed_payments
@@ -106,6 +106,7 @@ def push_invoice(run: JobRun) -> str | None:
         run.job.action = JobAction.CREATE
         qbo_id = _create(run, link, "Invoice", payload, customer_id, "invoice", data.key)
     settle_totals(run, link, "Invoice", payload, data, unpushed=unpushed_payments(run, inv))
+    billing.bill_time_entries(run, inv)
     signals.invoice_synced.send(sender=SyncJob, job=run.job, obj=inv, qbo_id=qbo_id)
     return qbo_id
 

@@ -33,7 +33,9 @@ from ..exceptions import (
 )
 from ..models import SUCCESS_STATUSES, Connection, SyncAttempt, SyncJob
 from ..pull.apply import HANDLERS as PULL_HANDLERS
+from ..pull.contacts import HANDLERS as CONTACT_PULL_HANDLERS
 from ..push.documents import HANDLERS as PUSH_HANDLERS
+from ..push.time_entries import HANDLERS as TIME_HANDLERS
 from ..qbo.client import shared_session
 from .job import Defer, Handler, JobRun, Skip, worker_id
 from .outbox import GONE_ACTIONS, dispatch_on_commit
@@ -52,7 +54,8 @@ else:
     _INFRA_ERRORS += (_redis_exceptions.ConnectionError, _redis_exceptions.TimeoutError)
 
 
-HANDLERS: dict[tuple[str, str], Handler] = {**PUSH_HANDLERS, **PULL_HANDLERS}
+HANDLERS: dict[tuple[str, str], Handler] = {**PUSH_HANDLERS, **TIME_HANDLERS, **PULL_HANDLERS,
+                                            **CONTACT_PULL_HANDLERS}
 
 
 # Claiming ---------------------------------------------------------------------------

@@ -30,6 +30,7 @@ PUSH_ACTIONS = {
     "payment": JobAction.SYNC_PAYMENT,
     "credit_memo": JobAction.CREDIT_MEMO,
     "refund": JobAction.REFUND,
+    "time_entry": JobAction.SYNC,
 }
 
 
@@ -37,7 +38,7 @@ PUSH_ACTIONS = {
 #: deleted in the app is voided or deleted in QuickBooks from its link alone.
 GONE_ACTIONS = (JobAction.VOID, JobAction.DELETE)
 #: Kinds whose deletion in the app reaches QuickBooks.
-GONE_KINDS = ("invoice", "payment", "contact")
+GONE_KINDS = ("invoice", "payment", "contact", "time_entry")
 
 
 def connection_for(workspace: str) -> Connection | None:

@@ -24,7 +24,8 @@ def change_url(conn: Connection) -> str:
 
 
 def settings_post(conn: Connection, *, items: list[dict] | None = None,
-                  taxes: list[dict] | None = None, **fields: Any) -> dict[str, Any]:
+                  taxes: list[dict] | None = None, workers: list[dict] | None = None,
+                  **fields: Any) -> dict[str, Any]:
     """POST data for the connection change form: the current settings overridden by
     ``fields``, plus inline rows (dicts with ``id`` for existing rows)."""
     data: dict[str, Any] = {
@@ -40,7 +41,8 @@ def settings_post(conn: Connection, *, items: list[dict] | None = None,
         "_continue": "Save and continue editing",
     }
     data.update(fields)
-    for prefix, rows in (("item_mappings", items or []), ("tax_mappings", taxes or [])):
+    for prefix, rows in (("item_mappings", items or []), ("tax_mappings", taxes or []),
+                         ("worker_mappings", workers or [])):
         initial = sum(1 for r in rows if r.get("id"))
         data.update({f"{prefix}-TOTAL_FORMS": len(rows), f"{prefix}-INITIAL_FORMS": initial,
                      f"{prefix}-MIN_NUM_FORMS": 0, f"{prefix}-MAX_NUM_FORMS": 1000})

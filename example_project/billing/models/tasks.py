@@ -80,6 +80,12 @@ class TimeEntry(models.Model):
     billable = models.BooleanField(default=True)
     date = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Set once the task's invoice reached QuickBooks (qbo_sync's mark_billed hook); the
+    # entry's time activity there then says HasBeenBilled.
+    billed = models.BooleanField(default=False)
+    # Who did the work: a key the workspace maps to a QuickBooks employee or vendor
+    # (empty: the workspace's default worker).
+    worker = models.CharField(max_length=100, blank=True)
 
     class Meta:
         ordering = ["date", "id"]

@@ -27,6 +27,7 @@ ENTITY_PATHS: dict[str, str] = {
     "companycurrency": "CompanyCurrency",
     "companyinfo": "CompanyInfo",
     "preferences": "Preferences",
+    "timeactivity": "TimeActivity",
 }
 ENTITY_NAMES: dict[str, str] = {v.lower(): v for v in ENTITY_PATHS.values()}
 
@@ -44,6 +45,7 @@ NUMERIC_FIELDS = frozenset({
     "TotalTax", "TaxPercent", "NetAmountTaxable", "DiscountPercent", "RateValue",
     "ExchangeRate", "HomeTotalAmt", "HomeBalance", "BalanceWithJobs", "TaxInclusiveAmt",
     "DiscountAmt", "DiscountRate", "CurrentBalance", "Deposit",
+    "HourlyRate",
 })
 
 CENT = Decimal("0.01")

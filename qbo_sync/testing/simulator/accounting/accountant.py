@@ -12,6 +12,7 @@ from ..entities import PEOPLE, ApiError, clone
 from .payments import record_for_invoice
 from .rules import check_display_name, check_unique_name
 from .sales import delete_sales, update_sales, void_invoice
+from .time import write_time_activity
 
 if TYPE_CHECKING:
     from ..store import Store
@@ -39,6 +40,14 @@ class Accountant:
             body = {**changes, "Id": invoice_id, "SyncToken": current["SyncToken"],
                     "sparse": True}
             return clone(update_sales(self.store, realm_id, "Invoice", body, {}))
+
+    def edit_time_activity(self, realm_id: str, activity_id: str, changes: dict) -> dict:
+        """Edit a time activity in QuickBooks (``changes`` over what it holds)."""
+        with self.store.transaction():
+            current = self._require(realm_id, "TimeActivity", activity_id)
+            body = {**changes, "Id": activity_id, "SyncToken": current["SyncToken"],
+                    "sparse": True}
+            return clone(write_time_activity(self.store, realm_id, body))
 
     def void_invoice(self, realm_id: str, invoice_id: str) -> dict:
         """Void; payments on it become unapplied credit."""

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 WINDOW = timedelta(days=30)
 MAX_OBJECTS = 1000
-NOT_SUPPORTED = {"TaxCode", "TaxRate", "CompanyInfo", "Preferences"}
+NOT_SUPPORTED = {"TaxCode", "TaxRate", "CompanyInfo", "Preferences", "TimeActivity"}
 
 
 def _changed(obj: dict) -> str:

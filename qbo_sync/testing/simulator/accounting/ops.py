@@ -20,11 +20,12 @@ from ..entities import (
 from .names import with_computed, write_item, write_person
 from .payments import delete_payment, payment_input, void_payment, write_payment
 from .sales import delete_sales, sales_input, void_invoice, write_sales
+from .time import delete_time_activity, write_time_activity
 
 if TYPE_CHECKING:
     from ..store import Store
 
-WRITABLE = {*PEOPLE, "Item", *SALES_TXNS, "Payment"}
+WRITABLE = {*PEOPLE, "Item", *SALES_TXNS, "Payment", "TimeActivity"}
 
 
 def present(store: Store, realm_id: str, entity: str, obj: dict) -> dict:
@@ -56,6 +57,8 @@ def write(store: Store, realm_id: str, entity: str, body: Any,
         obj_id = _id(body)
         if entity == "Payment":
             tomb = delete_payment(store, realm_id, body)
+        elif entity == "TimeActivity":
+            tomb = delete_time_activity(store, realm_id, body)
         else:
             tomb = delete_sales(store, realm_id, entity, obj_id, body)
         return {entity: {k: tomb[k] for k in ("status", "domain", "Id")}}
@@ -77,6 +80,8 @@ def write(store: Store, realm_id: str, entity: str, body: Any,
         obj = write_item(store, realm_id, body)
     elif entity == "Payment":
         obj = write_payment(store, realm_id, body, params)
+    elif entity == "TimeActivity":
+        obj = write_time_activity(store, realm_id, body)
     else:
         obj = write_sales(store, realm_id, entity, body, params)
     return {entity: present(store, realm_id, entity, obj)}

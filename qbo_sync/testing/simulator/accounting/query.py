@@ -40,6 +40,7 @@ FILTERABLE: dict[str, set[str]] = {
     "PaymentMethod": _META | {"Name", "Active", "Type"},
     "CompanyCurrency": _META | {"Code", "Name", "Active"},
     "CompanyInfo": _META, "Preferences": _META,
+    "TimeActivity": _META | {"TxnDate"},
 }
 _TOKEN = re.compile(r"""\s*(?:(?P<str>'(?:[^'\\]|\\.)*')|(?P<num>-?\d+(?:\.\d+)?(?![\w.]))
     |(?P<op><=|>=|<>|!=|=|<|>)|(?P<punct>[(),*])|(?P<word>[A-Za-z_][\w.]*))""", re.X)
