@@ -8,7 +8,8 @@ from .health import SyncJobAdmin
 from .reconcile import DifferenceAdmin, ReconciliationRunAdmin
 from .records import SettingsChangeAdmin, WebhookEventAdmin, WebhookRejectionAdmin
 from .runs import HistoricalRunAdmin
+from .versions import MappingVersionAdmin
 
-__all__ = ["ConnectionAdmin", "DifferenceAdmin", "HistoricalRunAdmin",
+__all__ = ["ConnectionAdmin", "DifferenceAdmin", "HistoricalRunAdmin", "MappingVersionAdmin",
            "ReconciliationRunAdmin", "SettingsChangeAdmin", "SyncJobAdmin",
            "WebhookEventAdmin", "WebhookRejectionAdmin"]
