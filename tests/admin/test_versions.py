@@ -158,3 +158,32 @@ def test_the_audit_trail_is_append_only(admin: Any, qbo_connection: Connection,
     fresh = model.objects.get(pk=row.pk)
     assert model.objects.filter(pk=row.pk).exists()
     assert getattr(fresh, "note", "") != "edited" and getattr(fresh, "new_value", "") != "edited"
+
+
+def test_other_workspaces_versions_are_hidden(client: Any, qbo_connection: Connection,
+                                              qbo_connect: Any) -> None:
+    from django.contrib.auth.models import Permission
+
+    from example_project.billing.models import Membership, Workspace
+    from qbo_sync.testing.simulator.companies import UK_REALM
+
+    configure.update_settings(qbo_connection, invoice_number_strategy="qbo")
+    theirs = _versions(qbo_connection)[0]
+    uk_conn = qbo_connect(UK_REALM, workspace="uk")
+    configure.update_settings(uk_conn, invoice_number_strategy="qbo")
+    mine = _versions(uk_conn)
+    uk = Workspace.objects.create(name="Acme UK", slug="uk", country="GB", home_currency="GBP")
+    user = get_user_model().objects.create_user("uk_admin", password="pw", is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(content_type__app_label="qbo_sync"))
+    Membership.objects.create(user=user, workspace=uk, role="admin")
+    client.force_login(user)
+    listed = {v.pk for v in client.get(LIST).context["cl"].result_list}
+    assert listed == {v.pk for v in mine}
+    compare = reverse("admin:qbo_sync_mappingversion_compare")
+    assert client.get(compare, {"a": theirs.pk, "b": mine[0].pk}).status_code == 400
+    url = reverse("admin:qbo_sync_mappingversion_rollback", args=[theirs.pk])
+    assert client.post(url).status_code == 404
+    assert client.post(reverse("admin:qbo_sync_mappingversion_rollback",
+                               args=[mine[0].pk])).status_code == 302
+    assert Connection.objects.get(pk=uk_conn.pk).invoice_number_strategy == "app"
+    assert Connection.objects.get(pk=qbo_connection.pk).invoice_number_strategy == "qbo"
