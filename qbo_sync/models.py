@@ -4,6 +4,7 @@ to the host")."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from decimal import Decimal
 
@@ -236,6 +237,20 @@ class JobAction(models.TextChoices):
     PULL_CONTACT = "pull_contact", "Customer changed in QuickBooks"
 
 
+class JobTrigger(models.TextChoices):
+    """What caused a job when no person asked for it ("system", with this trigger)."""
+
+    UNKNOWN = "", "Not recorded"
+    SAVE = "save", "A save in the app"
+    DELETE = "delete", "A deletion in the app"
+    HISTORY = "history", "A manual / historical sync"
+    SCHEDULE = "schedule", "The scheduled pull"
+    WEBHOOK = "webhook", "A QuickBooks webhook"
+    PULL = "pull", "The pull command"
+    REPAIR = "repair", "A reconciliation repair"
+    DEPENDENCY = "dependency", "Needed by another job"
+
+
 class EntityLink(models.Model):
     """A host object ↔ the QBO record it is synced to."""
 
@@ -334,6 +349,11 @@ class SyncJob(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
         related_name="+",
     )
+    #: What caused the job (``requested_by`` says who, when a person did).
+    trigger = models.CharField(max_length=16, choices=JobTrigger.choices, blank=True,
+                               default=JobTrigger.UNKNOWN)
+    #: Set at creation; logged with QuickBooks' intuit_tid on every call the job makes.
+    correlation_id = models.UUIDField(default=uuid.uuid4, editable=False, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -742,3 +762,53 @@ class WorkerMapping(models.Model):
 
     def __str__(self) -> str:
         return f"{self.worker_key or '(default)'} → {self.name_of} {self.qbo_name or self.qbo_id}"
+class JobRetry(models.Model):
+    """A retry asked for by hand (Sync Health, the API), append-only: who, when, and
+    whether the job had used up its automatic attempts (a retry beyond the cap)."""
+
+    job = models.ForeignKey(SyncJob, on_delete=models.CASCADE, related_name="retries")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    requested_at = models.DateTimeField(default=timezone.now)
+    #: The job's attempts and cap when the retry was asked for.
+    attempts = models.PositiveIntegerField(default=0)
+    max_attempts = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["job", "requested_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"retry of job {self.job_id} by {self.user or 'system'}"
+
+    @property
+    def beyond_cap(self) -> bool:
+        return self.attempts >= self.max_attempts
+
+
+class MappingVersion(models.Model):
+    """One numbered version of a connection's whole settings-and-mappings set (the
+    export document, ``snapshot``), written by every change; append-only."""
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE,
+                                   related_name="mapping_versions")
+    number = models.PositiveIntegerField()
+    snapshot = models.JSONField(default=dict)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    note = models.TextField(blank=True)
+    #: The version this one restored (a rollback), if any.
+    restored_from = models.ForeignKey("self", null=True, blank=True,
+                                      on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["connection", "-number"]
+        constraints = [models.UniqueConstraint(fields=["connection", "number"],
+                                               name="qbo_mapping_version_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.connection.workspace} version {self.number}"

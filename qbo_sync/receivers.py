@@ -16,7 +16,7 @@ from django.db.models.signals import post_delete, post_init, post_save
 
 from .adapters import KINDS, get_adapter
 from .conf import app_settings
-from .models import EntityLink, JobAction, LinkStatus, SyncJob
+from .models import EntityLink, JobAction, JobTrigger, LinkStatus, SyncJob
 from .push import settle
 from .sync import outbox
 
@@ -101,9 +101,11 @@ def _saved(kind: str, sender: Any, instance: Any, created: bool, raw: bool = Fal
         return
     action = decide(kind, adapter, instance, before, conn=conn)
     if action:
-        outbox.enqueue(kind, instance, action=action, connection=conn)
+        outbox.enqueue(kind, instance, action=action, connection=conn,
+                       trigger=JobTrigger.SAVE)
     if kind == "invoice" and _paid_without_payment(adapter, instance, before):
-        outbox.enqueue(kind, instance, action=JobAction.SETTLE, connection=conn)
+        outbox.enqueue(kind, instance, action=JobAction.SETTLE, connection=conn,
+                       trigger=JobTrigger.SAVE)
 
 
 def _paid_without_payment(adapter: Any, instance: Any, before: dict | None) -> bool:
@@ -153,7 +155,7 @@ def _deleted(kind: str, sender: Any, instance: Any, **kwargs: Any) -> None:
         content_type=ct, object_id=str(instance.pk), direction=SyncJob.Direction.PUSH,
         status__in=[SyncJob.Status.PENDING, SyncJob.Status.RUNNING]).exists()
     if waiting:
-        outbox.enqueue(kind, instance, action=JobAction.VOID)
+        outbox.enqueue(kind, instance, action=JobAction.VOID, trigger=JobTrigger.DELETE)
 
 
 def _linked(instance: Any) -> bool:
@@ -182,4 +184,5 @@ def _related_changed(kind: str, parent_attr: str, sender: Any, instance: Any,
     if kind == "invoice" and adapter.status_of(parent) not in ("sent", "paid"):
         return
     if adapter.should_sync(parent):
-        outbox.enqueue(kind, parent, action=outbox.PUSH_ACTIONS[kind])
+        outbox.enqueue(kind, parent, action=outbox.PUSH_ACTIONS[kind],
+                       trigger=JobTrigger.SAVE)

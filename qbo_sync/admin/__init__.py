@@ -9,7 +9,9 @@ from .health import SyncJobAdmin
 from .reconcile import DifferenceAdmin, ReconciliationRunAdmin
 from .records import SettingsChangeAdmin, WebhookEventAdmin, WebhookRejectionAdmin
 from .runs import HistoricalRunAdmin
+from .versions import MappingVersionAdmin
 
 __all__ = ["AlertStateAdmin", "ConnectionAdmin", "DifferenceAdmin", "HistoricalRunAdmin",
+           "MappingVersionAdmin",
            "ReconciliationRunAdmin", "SettingsChangeAdmin", "SyncJobAdmin",
            "WebhookEventAdmin", "WebhookRejectionAdmin"]

@@ -17,6 +17,7 @@ from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince
 from django.views.decorators.http import require_POST
 
+from ..connection import versions
 from ..connection.lists import load_lists
 from ..connection.settings import (
     SETTINGS_FIELDS,
@@ -90,7 +91,7 @@ class ConnectionAdmin(ScopedAdmin):
                                  "default_item_id",
                                  "default_tax_code_id", "default_deposit_account_id",
                                  "ar_account_id", "rounding_item_id", "rounding_tolerance",
-                                 "minor_version"]}),
+                                 "minor_version", "version_note"]}),
     ]
     readonly_fields = ["status_badge", "status_reason", "company_name", "realm_id", "workspace",
                        "environment", "connected_at", "connected_by", "access_expiry",
@@ -189,10 +190,13 @@ class ConnectionAdmin(ScopedAdmin):
               c.new_value or "—") for c in rows))
         link = (reverse("admin:qbo_sync_settingschange_changelist")
                 + f"?connection__id__exact={conn.pk}")
+        versions_link = (reverse("admin:qbo_sync_mappingversion_changelist")
+                         + f"?connection__id__exact={conn.pk}")
         return format_html(
             '<table class="qbo-changes"><thead><tr><th>When</th><th>Who</th><th>What</th>'
             '<th>Before</th><th>After</th></tr></thead><tbody>{}</tbody></table>'
-            '<p><a href="{}">All changes</a></p>', body, link)
+            '<p><a href="{}">All changes</a> · <a href="{}" id="qbo-versions">Versions '
+            '(compare, roll back)</a></p>', body, link, versions_link)
 
     # Permissions ----------------------------------------------------------------------
 
@@ -236,8 +240,18 @@ class ConnectionAdmin(ScopedAdmin):
             self._lists(request, obj)
         return super().get_inline_instances(request, obj)
 
+    def changeform_view(self, request: HttpRequest, object_id: str | None = None,
+                        form_url: str = "", extra_context: dict | None = None):
+        conn = self.get_object(request, object_id) if object_id else None
+        if request.method != "POST" or conn is None:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        # The form and its mapping inlines are one change: one version.
+        with versions.recording(conn, user=request.user):
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
     def save_model(self, request: HttpRequest, obj: Connection, form: Any,
                    change: bool) -> None:
+        versions.set_note(form.cleaned_data.get("version_note") or "")
         changes = {f: form.cleaned_data[f] for f in form.changed_data if f in SETTINGS_FIELDS}
         if not changes:
             return

@@ -11,6 +11,7 @@ from django import forms
 from django.utils.html import format_html
 
 from ..conf import MAX_MINOR_VERSION, MIN_MINOR_VERSION, minor_version_error
+from ..connection.documents import is_document
 from ..connection.lists import item_choices, tax_code_choices
 from ..connection.settings import ID_FIELDS
 from ..models import Connection, ItemMapping, TaxMapping
@@ -64,6 +65,11 @@ class SettingsForm(forms.ModelForm):
 
     lists: dict | None = None
     missing: tuple[str, ...] = ()
+    version_note = forms.CharField(
+        required=False, max_length=2000, label="Note for this change",
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
+        help_text="Optional: why you change the settings or mappings; kept with the new "
+                  "version (Versions: compare, roll back).")
 
     class Meta:
         model = Connection
@@ -173,6 +179,12 @@ class ImportMappingsForm(forms.Form):
                 '{"design": "21", "development": "34"}.') from None
         if not isinstance(parsed, dict):
             raise forms.ValidationError('The JSON must be an object, e.g. {"design": "21"}.')
+        if is_document(parsed):
+            # A whole export (settings too): imported by the documents service, which
+            # migrates an older schema_version or refuses an unknown one.
+            data["document"], data["batches"] = parsed, []
+            return data
+        data["document"] = None
         data["batches"] = self._batches(data.get("kind") or "auto", parsed)
         return data
 

@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 from typing import Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 from django.views.decorators.http import require_POST
 
 from ..models import SyncAttempt, SyncJob
 from ..permissions import can_manage
+from ..sync import actors
 from ..sync.outbox import retry_job
 from . import display
 from .base import ReadOnlyAdmin, check_workspace
@@ -73,9 +76,10 @@ def _plural(n: int, word: str) -> str:
 @admin.register(SyncJob)
 class SyncJobAdmin(ReadOnlyAdmin):
     list_display = ["id", "status_badge", "what", "host_object_short", "attempts_display",
-                    "error_short", "qbo", "when", "retry_button"]
+                    "error_short", "qbo", "caused_by", "when", "retry_button"]
     list_display_links = ["id"]
-    list_filter = ["status", "entity", "action", "direction", "workspace", "created_at"]
+    list_filter = ["status", "entity", "action", "direction", "trigger", "workspace",
+                   "created_at"]
     search_fields = ["error_message", "object_id", "qbo_id"]
     date_hierarchy = "created_at"
     list_select_related = ["connection", "content_type"]
@@ -85,7 +89,8 @@ class SyncJobAdmin(ReadOnlyAdmin):
     fieldsets = [
         (None, {"fields": ["status_badge", "error_text", "workspace", "connection", "entity",
                            "action", "direction", "host_object", "qbo", "attempts_display",
-                           "next_attempt_at", "requested_by"]}),
+                           "next_attempt_at", "caused_by", "retries_display",
+                           "correlation_id"]}),
         ("QuickBooks error", {"fields": ["error_pretty"], "classes": ["collapse"]}),
         ("Payload and response (masked)", {"fields": ["payload_pretty", "response_pretty"]}),
         ("Timing", {"fields": ["request_id", "created_at", "started_at", "finished_at",
@@ -105,13 +110,31 @@ class SyncJobAdmin(ReadOnlyAdmin):
         arrow = "→ QBO" if job.direction == SyncJob.Direction.PUSH else "← QBO"
         return format_html("{} {}<br><small>{}</small>", job.entity, arrow, job.action)
 
-    @admin.display(description="Created", ordering="created_at")
+    @admin.display(description="Last attempt", ordering="started_at")
     def when(self, job: SyncJob) -> str:
-        return f"{timezone.localtime(job.created_at):%Y-%m-%d %H:%M:%S}"
+        if job.started_at is None:
+            return format_html("not tried yet<br><small>queued {}</small>",
+                               f"{timezone.localtime(job.created_at):%Y-%m-%d %H:%M:%S}")
+        return f"{timezone.localtime(job.started_at):%Y-%m-%d %H:%M:%S}"
 
     @admin.display(description="Attempts")
     def attempts_display(self, job: SyncJob) -> str:
-        return f"{job.attempts} / {job.max_attempts}"
+        return actors.attempts_text(job, getattr(job, "manual_retries", None))
+
+    @admin.display(description="Caused by")
+    def caused_by(self, job: SyncJob) -> str:
+        return actors.actor(job)
+
+    @admin.display(description="Manual retries")
+    def retries_display(self, job: SyncJob) -> str:
+        rows = actors.retries(job)
+        if not rows:
+            return "—"
+        return format_html_join(
+            mark_safe("<br>"), "{} by {} after attempt {} of max {}{}",
+            ((f"{timezone.localtime(r['requested_at']):%Y-%m-%d %H:%M:%S}", r["user"],
+              r["attempts"], r["max_attempts"], " (beyond the cap)" if r["beyond_cap"] else "")
+             for r in rows))
 
     @admin.display(description="Error")
     def error_short(self, job: SyncJob) -> str:
@@ -160,6 +183,19 @@ class SyncJobAdmin(ReadOnlyAdmin):
         return format_html(
             '<button type="submit" class="button qbo-retry" formaction="{}" formmethod="post" '
             'name="retry" value="{}">Retry</button>', url, job.pk)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[SyncJob]:
+        return super().get_queryset(request).select_related("requested_by").annotate(
+            manual_retries=Count("retries"))
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet[SyncJob],
+                           search_term: str) -> tuple[QuerySet[SyncJob], bool]:
+        """A correlation id from a log line finds its job."""
+        try:
+            wanted = uuid.UUID(search_term.strip())
+        except ValueError:
+            return super().get_search_results(request, queryset, search_term)
+        return queryset.filter(correlation_id=wanted), False
 
     # Screens -------------------------------------------------------------------------
 

@@ -12,9 +12,10 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
+from ..connection.documents import export_document, import_document
 from ..connection.lists import load_lists
 from ..connection.oauth import disconnect
-from ..connection.settings import export_mappings, import_mappings
+from ..connection.settings import import_mappings
 from ..exceptions import QBOSyncError
 from ..models import Connection
 from ..sync.history import start_historical
@@ -73,8 +74,9 @@ def refresh_lists_view(modeladmin: admin.ModelAdmin, request: HttpRequest,
 
 def export_mappings_view(modeladmin: admin.ModelAdmin, request: HttpRequest,
                          connection: Connection) -> HttpResponse:
-    """The item and tax mappings as a JSON download (the import format)."""
-    body = json.dumps(export_mappings(connection), indent=2, sort_keys=True)
+    """The settings and item and tax mappings as a versioned JSON download
+    (``{"schema_version": 1, …}``, the import format)."""
+    body = json.dumps(export_document(connection), indent=2, sort_keys=True)
     response = HttpResponse(body + "\n", content_type="application/json")
     name = f"qbo-mappings-{connection.workspace}.json"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
@@ -87,9 +89,17 @@ def import_mappings_view(modeladmin: admin.ModelAdmin, request: HttpRequest,
     form = ImportMappingsForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
+            document = form.cleaned_data["document"]
             results = [(kind, import_mappings(connection, user=request.user, data=data,
                                               kind=kind))
                        for kind, data in form.cleaned_data["batches"]]
+            if document is not None:
+                summary = import_document(connection, document, user=request.user)
+                results = [(kind, summary[kind]) for kind in ("items", "taxes")
+                           if kind in summary]
+                modeladmin.message_user(
+                    request, f"Settings imported: {len(summary['settings'])} changed.",
+                    messages.SUCCESS)
         except QBOSyncError as exc:
             form.add_error(None, explain(exc))
         else:

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.utils import html
 
 from ..conf import minor_version_error
 from ..models import Connection, HistoricalRun, SyncAttempt, SyncJob
+from ..sync import actors
 
 # Errors ---------------------------------------------------------------------------------
 
@@ -254,16 +256,33 @@ class SyncJobSerializer(serializers.ModelSerializer):
     fix = serializers.SerializerMethodField()
     status = status_field(SyncJob.Status)
     direction = serializers.CharField(read_only=True, help_text="push | pull")
+    caused_by = serializers.SerializerMethodField(
+        help_text='Who caused the job: a username, or "system", with the trigger.')
+    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True,
+                                                allow_null=True)
 
     class Meta:
         model = SyncJob
         fields = ["id", "entity", "action", "direction", "status", "object_id", "qbo_id",
                   "attempts", "max_attempts", "error_message", "fix", "next_attempt_at",
-                  "started_at", "finished_at", "duration_ms", "created_at", "updated_at"]
+                  "started_at", "finished_at", "duration_ms", "created_at", "updated_at",
+                  "trigger", "requested_by", "caused_by", "correlation_id"]
         read_only_fields = fields
 
     def get_fix(self, obj: SyncJob) -> str:
         return str((obj.error or {}).get("fix") or "")
+
+    def get_caused_by(self, obj: SyncJob) -> str:
+        return actors.actor(obj)
+
+
+class JobRetrySerializer(serializers.Serializer):
+    user = serializers.CharField(help_text='The username, or "system".')
+    requested_at = serializers.DateTimeField()
+    attempts = serializers.IntegerField(help_text="The job's attempts when it was retried.")
+    max_attempts = serializers.IntegerField()
+    beyond_cap = serializers.BooleanField(
+        help_text="The job had used up its automatic attempts: this was a manual retry.")
 
 
 class SyncJobPageSerializer(serializers.Serializer):
@@ -289,10 +308,16 @@ class SyncJobDetailSerializer(SyncJobSerializer):
     payload = serializers.SerializerMethodField()
     response = serializers.SerializerMethodField()
 
+    retries = serializers.SerializerMethodField()
+
     class Meta(SyncJobSerializer.Meta):
         fields = [*SyncJobSerializer.Meta.fields, "error", "payload", "response",
-                  "request_id", "attempts_log"]
+                  "request_id", "attempts_log", "retries"]
         read_only_fields = fields
+
+    @extend_schema_field(JobRetrySerializer(many=True))
+    def get_retries(self, obj: SyncJob) -> list[dict]:
+        return JobRetrySerializer(actors.retries(obj), many=True).data
 
     def get_payload(self, obj: SyncJob) -> dict:
         return mask(obj.payload)

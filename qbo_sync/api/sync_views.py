@@ -143,7 +143,8 @@ class SyncLogListView(QBOAPIView):
                           fix="Swap them, or send date_from on or before date_to.",
                           code="invalid", errors={"date_from": "is after date_to"})
         text = text_param(self.request, "search")
-        jobs = SyncJob.objects.filter(workspace=self.workspace).order_by("-created_at", "-pk")
+        jobs = (SyncJob.objects.filter(workspace=self.workspace)
+                .select_related("requested_by").order_by("-created_at", "-pk"))
         jobs = jobs.filter(**{name: value for name, value in wanted.items() if value})
         if first:
             jobs = jobs.filter(created_at__gte=_start(first))

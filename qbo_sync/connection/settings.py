@@ -7,6 +7,7 @@ lives here once. Status reporting is in :mod:`qbo_sync.status` and re-exported.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from decimal import Decimal
@@ -25,6 +26,7 @@ from .lists import (
     tax_code_choices,
 )
 from .status import missing_required, status_summary
+from .versions import recording
 
 __all__ = [
     "SETTINGS_FIELDS", "SettingsError", "update_settings", "set_item_mapping",
@@ -52,6 +54,16 @@ CHOICE_FIELDS = {
 }
 SETTINGS_FIELDS = (*CHOICE_FIELDS, *ID_FIELDS, "rounding_tolerance", "minor_version")
 RELOAD = "reload the lists (Settings → Reload from QuickBooks) and choose one that exists"
+
+
+def _versioned(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Run a change inside :func:`~qbo_sync.connection.versions.recording`: the whole
+    set becomes a new numbered version if the change altered it."""
+    @functools.wraps(func)
+    def wrapper(connection: Connection, *args: Any, user: Any = None, **kwargs: Any) -> Any:
+        with recording(connection, user=user):
+            return func(connection, *args, user=user, **kwargs)
+    return wrapper
 
 
 def _display(value: Any, name: str = "") -> str:
@@ -109,6 +121,7 @@ def _clean_setting(connection: Connection, field: str, value: Any,
     return value, names[value]
 
 
+@_versioned
 def update_settings(connection: Connection, *, user: Any = None,
                     **changes: Any) -> list[SettingsChange]:
     """Validate and apply ``changes`` (fields in :data:`SETTINGS_FIELDS`); record one
@@ -286,6 +299,7 @@ def _delete_mapping(model: Any, connection: Connection, user: Any, label: str,
     return True
 
 
+@_versioned
 def set_item_mapping(connection: Connection, *, user: Any = None, category: str,
                      item_id: str, lists: dict | None = None) -> ItemMapping:
     """Map a host line category to a QBO item (validated against the item list)."""
@@ -295,12 +309,14 @@ def set_item_mapping(connection: Connection, *, user: Any = None, category: str,
                         "item_id", item_id, name)
 
 
+@_versioned
 def delete_item_mapping(connection: Connection, *, user: Any = None, category: str) -> bool:
     """Remove a category's item mapping; False if there was none."""
     return _delete_mapping(ItemMapping, connection, user, "item_mapping", "category", category,
                            "item_id")
 
 
+@_versioned
 def set_tax_mapping(connection: Connection, *, user: Any = None, tax_rate: str,
                     tax_code_id: str, lists: dict | None = None) -> TaxMapping:
     """Map a host tax rate key (e.g. ``"20.00"``, or a name) to a QBO tax code; a
@@ -311,6 +327,7 @@ def set_tax_mapping(connection: Connection, *, user: Any = None, tax_rate: str,
                         "tax_code_id", tax_code_id, name)
 
 
+@_versioned
 def delete_tax_mapping(connection: Connection, *, user: Any = None, tax_rate: str) -> bool:
     """Remove a tax rate's mapping; False if there was none."""
     return _delete_mapping(TaxMapping, connection, user, "tax_mapping", "tax_rate", tax_rate,
@@ -327,6 +344,7 @@ def export_mappings(connection: Connection) -> dict[str, dict[str, str]]:
     }
 
 
+@_versioned
 def import_mappings(connection: Connection, *, user: Any = None, data: dict,
                     kind: str, replace: bool = False) -> dict[str, Any]:
     """Import ``{"design": "21", …}`` (kind ``"items"``) or ``{"20.00": "3", …}`` (kind

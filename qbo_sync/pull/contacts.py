@@ -20,7 +20,7 @@ from ..conf import app_settings
 from ..exceptions import StaleObjectError
 from ..mapping import customer_display_name, customer_payload
 from ..mapping.hashing import mask_email, mask_phone
-from ..models import Connection, EntityLink, JobAction, SyncJob
+from ..models import Connection, EntityLink, JobAction, JobTrigger, SyncJob
 from ..push.conflicts import CUSTOMER_FIELDS
 from ..push.context import context
 from ..sync import links
@@ -58,7 +58,8 @@ def _shown(field: str, value: str) -> str:
     return mask_email(mask_phone(value) if field.endswith("FreeFormNumber") else value)
 
 
-def plan_contacts(conn: Connection, customers: list[dict]) -> list[SyncJob]:
+def plan_contacts(conn: Connection, customers: list[dict], *,
+                  trigger: str = JobTrigger.SCHEDULE) -> list[SyncJob]:
     """A pull job per linked customer whose owned fields QBO changed since our last
     write. Our own writes (the link holds their SyncToken) and changes to fields we do
     not own (a balance) plan nothing; the same version read twice plans once."""
@@ -81,7 +82,7 @@ def plan_contacts(conn: Connection, customers: list[dict]) -> list[SyncJob]:
             connection=conn, workspace=conn.workspace, content_type=link.content_type,
             object_id=link.object_id, entity="contact", action=JobAction.PULL_CONTACT,
             direction=SyncJob.Direction.PULL, qbo_id=link.qbo_id, request_id=key,
-            max_attempts=int(app_settings.RETRY["MAX_ATTEMPTS"]),
+            max_attempts=int(app_settings.RETRY["MAX_ATTEMPTS"]), trigger=trigger,
         ))
     return jobs
 

@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from ..connection.clients import client_for
 from ..exceptions import QBOSyncError
-from ..models import Connection, SyncJob
+from ..models import Connection, JobTrigger, SyncJob
 from ..sync.engine import run_job
 from ..sync.queue import queue_task
 from .changes import fetch_changes, window_start
@@ -56,10 +56,15 @@ def pull_connection(connection_id: int, *, source: str = "schedule",
             return {**summary, "busy": True,
                     "skipped": "another pull of this QuickBooks company is running"}
         conn.refresh_from_db()
-        return {**summary, **_cycle(conn, lock)}
+        return {**summary, **_cycle(conn, lock, SOURCES.get(source, JobTrigger.SCHEDULE))}
 
 
-def _cycle(conn: Connection, lock: RealmLock) -> dict[str, Any]:
+#: What started a pull → the trigger its jobs record.
+SOURCES = {"schedule": JobTrigger.SCHEDULE, "webhook": JobTrigger.WEBHOOK,
+           "command": JobTrigger.PULL}
+
+
+def _cycle(conn: Connection, lock: RealmLock, trigger: str) -> dict[str, Any]:
     started = timezone.now()
     since = window_start(conn.cdc_cursor, conn.connected_at, started)
     with client_for(conn, source="pull") as client:
@@ -72,7 +77,8 @@ def _cycle(conn: Connection, lock: RealmLock) -> dict[str, Any]:
             return {"error": str(err), "fix": err.fix, "since": since.isoformat()}
     if not lock.renew():
         return _lost(conn, since)
-    jobs = new_jobs(conn, plan(conn, changes, names)) + plan_contacts(conn, changes.of("Customer"))
+    jobs = (new_jobs(conn, plan(conn, changes, names), trigger=trigger)
+            + plan_contacts(conn, changes.of("Customer"), trigger=trigger))
     statuses = []
     for job in jobs:
         # Every planned job is a row already: stopping here loses none of them.

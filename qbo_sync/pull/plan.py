@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..conf import app_settings
-from ..models import Connection, EntityLink, JobAction, LinkStatus, SyncJob
+from ..models import Connection, EntityLink, JobAction, JobTrigger, LinkStatus, SyncJob
 from ..qbo.records import applied_to, is_deleted, is_paid, is_void, last_updated
 from ..qbo.wire import json_safe
 from ..sync.links import marked_links
@@ -163,9 +163,11 @@ def needs_method_names(changes: Changes) -> bool:
     )
 
 
-def new_jobs(connection: Connection, planned: list[Planned]) -> list[SyncJob]:
+def new_jobs(connection: Connection, planned: list[Planned], *,
+             trigger: str = JobTrigger.SCHEDULE) -> list[SyncJob]:
     """Write a pull job for each planned action not already recorded: the same change
-    read twice (overlapping windows, a webhook and the schedule) acts once."""
+    read twice (overlapping windows, a webhook and the schedule) acts once.
+    ``trigger``: what started the pull (the schedule, a webhook, the command)."""
     done: set[tuple[str, str, str]] = set()
     for chunk in _chunks(p.qbo_id for p in planned):
         done.update(
@@ -185,6 +187,6 @@ def new_jobs(connection: Connection, planned: list[Planned]) -> list[SyncJob]:
             content_type=item.link.content_type, object_id=item.link.object_id,
             entity="invoice", action=item.action, direction=SyncJob.Direction.PULL,
             qbo_id=item.qbo_id, payload=item.payload,
-            max_attempts=int(app_settings.RETRY["MAX_ATTEMPTS"]),
+            max_attempts=int(app_settings.RETRY["MAX_ATTEMPTS"]), trigger=trigger,
         ))
     return jobs

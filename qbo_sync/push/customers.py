@@ -10,7 +10,7 @@ from django.contrib.contenttypes.models import ContentType
 from .. import mapping
 from ..adapters import get_adapter
 from ..exceptions import DuplicateNameError, StaleObjectError
-from ..models import EntityLink, SyncJob
+from ..models import EntityLink, JobAction, SyncJob
 from ..qbo.wire import quote
 from ..sync import links
 from ..sync.job import JobRun, Skip
@@ -44,6 +44,9 @@ def sync_customer(run: JobRun, contact: Any, *, currency: str = "",
         return link.qbo_id
     payload = mapping.customer_payload(data, ctx, display_name=name)
     record(run, payload)
+    if not dependency and run.job.entity == "contact":
+        # Sync Health says what the contact's own job did, as it does for invoices.
+        run.job.action = JobAction.UPDATE if link.qbo_id else JobAction.CREATE
     if link.qbo_id:
         return _update_customer(run, link, payload)
 

@@ -21,7 +21,7 @@ from ..adapters import get_adapter
 from ..conf import app_settings
 from ..exceptions import BudgetSpent, QBOValidationError, StaleObjectError
 from ..mapping.text import raise_if_any
-from ..models import EntityLink, JobAction, LinkStatus, SyncJob
+from ..models import EntityLink, JobAction, JobTrigger, LinkStatus, SyncJob
 from ..qbo.wire import quote, request_id
 from ..sync import links
 from ..sync.job import Defer, JobRun, Skip, worker_id
@@ -215,7 +215,8 @@ def _dependency_row(run: JobRun, kind: str, obj: Any) -> tuple[SyncJob, dict | N
         return failed, before
     return SyncJob.objects.create(
         connection=run.connection, workspace=run.job.workspace, content_type=ct,
-        object_id=str(obj.pk), entity=kind, action=JobAction.CREATE, attempts=1, **fields,
+        object_id=str(obj.pk), entity=kind, action=JobAction.CREATE, attempts=1,
+        trigger=JobTrigger.DEPENDENCY, requested_by_id=run.job.requested_by_id, **fields,
     ), None
 
 

@@ -33,6 +33,7 @@ from django.views.decorators.debug import sensitive_variables
 from .. import __version__
 from ..conf import app_settings, effective_minor_version
 from ..exceptions import AuthenticationFailed, NetworkError, ReconnectRequired, ServerError
+from ..logs import current_correlation_id
 from ..secrets import Secret
 from . import throttle
 from .company import CompanyMixin
@@ -368,11 +369,14 @@ class QBOClient(CompanyMixin):
         except requests.RequestException as exc:
             elapsed = (time.monotonic() - started) * 1000
             logger.debug("QBO %s %s failed: %s (%.0f ms)", method, path, type(exc).__name__,
-                         elapsed)
+                         elapsed, extra={"correlation_id": current_correlation_id()})
             raise _network_error(exc, write=write) from exc
         elapsed = (time.monotonic() - started) * 1000
+        tid = response.headers.get("intuit_tid", "")
+        # The running job's correlation id (a contextvar: this layer knows no job).
         logger.debug("QBO %s %s -> %s intuit_tid=%s (%.0f ms)", method, path,
-                     response.status_code, response.headers.get("intuit_tid", ""), elapsed)
+                     response.status_code, tid, elapsed,
+                     extra={"intuit_tid": tid, "correlation_id": current_correlation_id()})
         return response
 
 

@@ -24,6 +24,7 @@ from ..models import (
     EntityLink,
     IgnoredDifference,
     JobAction,
+    JobTrigger,
     LinkStatus,
     ReconciliationRun,
     SyncJob,
@@ -118,7 +119,8 @@ def _link(diff: Difference) -> EntityLink | None:
 
 
 def _enqueue(kind: str, obj: Any, diff: Difference, action: str | None = None) -> list[SyncJob]:
-    job = outbox.enqueue(kind, obj, action=action, connection=diff.connection)
+    job = outbox.enqueue(kind, obj, action=action, connection=diff.connection,
+                         trigger=JobTrigger.REPAIR)
     if job is None:
         raise RepairNotPossible("The workspace is not connected to QuickBooks.",
                                 fix="Reconnect it, then repair again.")
@@ -176,7 +178,8 @@ def _accept(diff: Difference) -> list[SyncJob]:
     jobs = [SyncJob.objects.create(
         connection=diff.connection, workspace=diff.connection.workspace,
         content_type=diff.content_type, object_id=str(obj.pk), entity="invoice",
-        action=action, direction=SyncJob.Direction.PULL, qbo_id=qbo_id)
+        action=action, direction=SyncJob.Direction.PULL, qbo_id=qbo_id,
+        trigger=JobTrigger.REPAIR)
         for qbo_id in ids]
     for job in jobs:
         dispatch_on_commit(job.pk)

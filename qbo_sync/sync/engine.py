@@ -31,6 +31,7 @@ from ..exceptions import (
     Throttled,
     TransientError,
 )
+from ..logs import correlation
 from ..models import SUCCESS_STATUSES, Connection, SyncAttempt, SyncJob
 from ..pull.apply import HANDLERS as PULL_HANDLERS
 from ..pull.contacts import HANDLERS as CONTACT_PULL_HANDLERS
@@ -104,7 +105,8 @@ def run_job(job_id: int) -> str:
     job = claim(job_id)
     if job is None:
         return ""
-    return execute(job)
+    with correlation(job.correlation_id):  # every log line of the run names the job
+        return execute(job)
 
 
 def execute(job: SyncJob) -> str:
@@ -215,6 +217,9 @@ def _fail(job: SyncJob, attempt: SyncAttempt, started: float, err: QBOSyncError,
     else:
         status, next_in = SyncJob.Status.FAILED, None
     job.error = err.as_dict()
+    logger.info("job %s attempt %s failed: %s (correlation_id %s, intuit_tid %s)", job.pk,
+                job.attempts, err.__class__.__name__, job.correlation_id, err.intuit_tid or "-",
+                extra={"job_id": job.pk, "intuit_tid": err.intuit_tid})
     _finish(job, attempt, started, status, message=_message(err), run=run, next_in=next_in,
             tid=err.intuit_tid)
     if status == SyncJob.Status.FAILED:

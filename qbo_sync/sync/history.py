@@ -21,7 +21,7 @@ from django.utils.dateparse import parse_date
 
 from ..adapters import get_adapter
 from ..exceptions import ConfigurationError, HistoryBusy
-from ..models import Connection, EntityLink, HistoricalRun
+from ..models import Connection, EntityLink, HistoricalRun, JobTrigger
 from .outbox import enqueue, enqueue_many
 from .queue import queue_task
 
@@ -151,7 +151,8 @@ def _enqueue_payments(run: HistoricalRun, adapter: Any, invoice: Any) -> None:
         return
     for payment in adapter.payments_of(invoice):
         if payment_adapter.should_sync(payment):
-            enqueue("payment", payment, connection=run.connection)
+            enqueue("payment", payment, connection=run.connection,
+                    trigger=JobTrigger.HISTORY, user=run.user)
 
 
 def _flush(run: HistoricalRun, adapter: Any, batch: list[Any]) -> None:
@@ -160,7 +161,8 @@ def _flush(run: HistoricalRun, adapter: Any, batch: list[Any]) -> None:
     if not batch:
         return
     with transaction.atomic():
-        run.queued += enqueue_many(run.kind, batch, connection=run.connection)
+        run.queued += enqueue_many(run.kind, batch, connection=run.connection,
+                                   trigger=JobTrigger.HISTORY, user=run.user)
         for obj in batch:
             _enqueue_payments(run, adapter, obj)
     batch.clear()

@@ -18,7 +18,7 @@ from django.utils import timezone
 from ..adapters import get_adapter
 from ..conf import app_settings
 from ..exceptions import ReconnectRequired, TransientError
-from ..models import Connection, JobAction, SyncJob
+from ..models import Connection, JobAction, JobRetry, JobTrigger, SyncJob
 from .queue import queue_task
 
 logger = logging.getLogger("qbo_sync.outbox")
@@ -61,12 +61,15 @@ def enqueue(
     action: str | None = None,
     connection: Connection | None = None,
     delay: float = 0,
+    trigger: str = JobTrigger.UNKNOWN,
+    user: Any = None,
 ) -> SyncJob | None:
     """Record the intent to push ``obj`` (of adapter ``kind``) and schedule it.
 
     Coalesces with a job for the same object that has not started yet, so a burst
-    of saves costs one row. Returns the job, or None when the workspace has no
-    connection.
+    of saves costs one row (the job keeps the trigger and actor of the first). Returns
+    the job, or None when the workspace has no connection. ``trigger`` (a
+    :class:`~qbo_sync.models.JobTrigger`) and ``user`` record what caused the job.
     """
     adapter = get_adapter(kind)
     if adapter is None:
@@ -89,20 +92,20 @@ def enqueue(
     else:
         waiting = waiting.exclude(action=JobAction.SETTLE)
     waiting = waiting.order_by("pk").first()
-    if waiting is not None and _join(waiting, action):
+    if waiting is not None and _join(waiting, action, trigger):
         return waiting
     status = SyncJob.Status.PENDING if conn.is_connected else SyncJob.Status.PARKED
     job = SyncJob.objects.create(
         connection=conn, workspace=workspace, content_type=ct, object_id=str(obj.pk),
         entity=kind, action=action, status=status, next_attempt_at=due,
-        max_attempts=int(_retry("MAX_ATTEMPTS")),
+        max_attempts=int(_retry("MAX_ATTEMPTS")), trigger=trigger, requested_by=_person(user),
     )
     if status == SyncJob.Status.PENDING:
         dispatch_on_commit(job.pk)
     return job
 
 
-def _join(waiting: SyncJob, action: str) -> bool:
+def _join(waiting: SyncJob, action: str, trigger: str = "") -> bool:
     """Let the waiting job carry this change too (it reads the object when it runs).
 
     The UPDATE, not a plain read, is what makes this safe: it locks the row until the
@@ -113,9 +116,12 @@ def _join(waiting: SyncJob, action: str) -> bool:
     fields: dict[str, Any] = {"updated_at": timezone.now()}
     if action in GONE_ACTIONS:
         fields["action"] = action
+        if trigger:  # the job is now a deletion's: it says so
+            fields["trigger"] = trigger
     joined = SyncJob.objects.filter(pk=waiting.pk, status=waiting.status).update(**fields)
     if joined and action in GONE_ACTIONS:
         waiting.action = action
+        waiting.trigger = fields.get("trigger", waiting.trigger)
     return bool(joined)
 
 
@@ -138,7 +144,13 @@ def dispatch_many(job_ids: list[int]) -> int:
     return len(sent)
 
 
-def enqueue_many(kind: str, objs: list[Any], *, connection: Connection) -> int:
+def _person(user: Any) -> Any:
+    """``user`` when it is a saved, signed-in user; None (the system) otherwise."""
+    return user if getattr(user, "is_authenticated", False) and user.pk is not None else None
+
+
+def enqueue_many(kind: str, objs: list[Any], *, connection: Connection,
+                 trigger: str = JobTrigger.UNKNOWN, user: Any = None) -> int:
     """:func:`enqueue` for many objects of one kind at once (historical syncs): one
     query finds those that already have a waiting job (it will carry them), one
     ``bulk_create`` writes the rest, and they are dispatched after the commit.
@@ -156,7 +168,8 @@ def enqueue_many(kind: str, objs: list[Any], *, connection: Connection) -> int:
     jobs = SyncJob.objects.bulk_create([
         SyncJob(connection=connection, workspace=connection.workspace, content_type=ct,
                 object_id=object_id, entity=kind, action=PUSH_ACTIONS[kind], status=status,
-                next_attempt_at=now, max_attempts=int(_retry("MAX_ATTEMPTS")))
+                next_attempt_at=now, max_attempts=int(_retry("MAX_ATTEMPTS")),
+                trigger=trigger, requested_by=_person(user))
         for object_id in dict.fromkeys(ids) if object_id not in waiting
     ])
     if status == SyncJob.Status.PENDING:
@@ -215,7 +228,11 @@ def resume_parked(connection: Connection) -> int:
 
 
 def retry_job(job: SyncJob, *, user: Any = None) -> SyncJob:
-    """Manual retry from Sync Health: run the job again now, whatever its attempts."""
+    """Manual retry from Sync Health: run the job again now, whatever its attempts.
+
+    The attempt cap stays what it is (it caps the automatic retries); a
+    :class:`~qbo_sync.models.JobRetry` row records who asked and whether the job had
+    used up its attempts, so Sync Health shows the run beyond the cap as a manual retry."""
     if job.status in (SyncJob.Status.RUNNING,):
         raise ValueError("The job is running; wait for it to finish.")
     if job.status == SyncJob.Status.SUCCEEDED:
@@ -224,12 +241,11 @@ def retry_job(job: SyncJob, *, user: Any = None) -> SyncJob:
     parked = conn is None or not conn.is_connected
     job.status = SyncJob.Status.PARKED if parked else SyncJob.Status.PENDING
     job.next_attempt_at = timezone.now()
-    job.max_attempts = max(job.max_attempts, job.attempts + 1)
-    fields = ["status", "next_attempt_at", "max_attempts", "updated_at"]
-    if user is not None and getattr(user, "pk", None) is not None:
-        job.requested_by = user  # Sync Health shows who asked for the retry
-        fields.append("requested_by")
-    job.save(update_fields=fields)
+    # ``requested_by`` keeps who caused the job; the retry row says who retried it.
+    with transaction.atomic():
+        job.save(update_fields=["status", "next_attempt_at", "updated_at"])
+        JobRetry.objects.create(job=job, user=_person(user), attempts=job.attempts,
+                                max_attempts=job.max_attempts)
     if not parked:
         dispatch_on_commit(job.pk)
     return job

@@ -139,12 +139,24 @@ def test_export_and_import_mappings(admin: Any, qbo_connection: Connection) -> N
     resp = admin.get(reverse("admin:qbo_sync_connection_export", args=[pk]))
     assert resp["Content-Disposition"] == 'attachment; filename="qbo-mappings-default.json"'
     exported = json.loads(resp.content)
-    assert exported == {"items": {"design": "2", "development": "3"}, "taxes": {}}
+    assert exported["schema_version"] == 1  # the versioned export, settings included
+    assert (exported["items"], exported["taxes"]) == ({"design": "2", "development": "3"}, {})
+    assert exported["settings"]["invoice_number_strategy"] == "app"
     # The whole export imports back (auto-detected); an unknown id rejects everything.
     exported["taxes"] = {"8.25": "TAX"}
     resp = admin.post(url, {"kind": "auto", "text": json.dumps(exported)})
     assert resp.status_code == 302
     assert TaxMapping.objects.get(tax_rate="8.25").tax_code_id == "TAX"
+    # The older, unversioned export is migrated; a newer version is refused, with the fix.
+    resp = admin.post(url, {"kind": "auto", "text": json.dumps(
+        {"items": {"hosting": "4"}, "taxes": {}})})
+    assert resp.status_code == 302 and ItemMapping.objects.filter(category="hosting").exists()
+    resp = admin.post(url, {"kind": "auto", "text": json.dumps(
+        {"schema_version": 9, "items": {"travel": "5"}})})
+    assert resp.status_code == 200
+    assert "schema_version 9, written by a newer qbo_sync" in resp.content.decode()
+    assert "Upgrade qbo_sync" in resp.content.decode()
+    assert not ItemMapping.objects.filter(category="travel").exists()
     resp = admin.post(url, {"kind": "items", "text": '{"design": "2", "travel": "999"}'})
     assert resp.status_code == 200
     assert "Unknown QuickBooks item id(s): 999" in resp.content.decode()

@@ -39,7 +39,7 @@ def test_list_shows_badges_attempts_and_explained_errors(admin: Any,
     html = resp.content.decode()
     assert resp.status_code == 200 and "Sync Health" in html
     assert "#1b7f3b" in html and "#b3261e" in html  # green and red badges
-    assert "2 / 5" in html and "1 / 5" in html
+    assert "2 / max 5" in html and "1 / max 5" in html  # the cap, named as one
     assert FIX in html
     # Retry buttons on rows that can be retried, not on succeeded ones.
     assert html.count('class="button qbo-retry"') == 2
@@ -72,7 +72,9 @@ def test_retry_one_row(admin: Any, qbo_connection: Connection) -> None:
     assert resp.status_code == 302 and resp["Location"].endswith("?status__exact=failed")
     retried = SyncJob.objects.get(pk=jobs["failed"].pk)
     assert retried.status == SyncJob.Status.PENDING
-    assert retried.requested_by.username == "admin"  # who asked, shown on the job
+    # Who retried is a retry row; the job keeps who (or what) caused it.
+    assert [r.user.username for r in retried.retries.all()] == ["admin"]
+    assert retried.requested_by is None
     assert messages_of(resp) == ["1 job queued for retry."]
     resp = admin.post(reverse("admin:qbo_sync_syncjob_retry", args=[jobs["ok"].pk]))
     assert messages_of(resp)[-1] == (f"1 job not retried: job #{jobs['ok'].pk}: "
@@ -197,3 +199,48 @@ def test_detail_page_renders_when_the_host_row_cannot_be_read(
     assert resp.status_code == 200
     assert shown in resp.content.decode()
     assert admin.get(URL).status_code == 200  # the list never reads host rows
+
+
+# Issue 14, item 5: the Date column, the cap, who caused a job, its correlation id --------
+
+
+def test_the_date_column_is_the_last_attempt(admin: Any, qbo_connection: Connection) -> None:
+    from datetime import datetime, timedelta
+
+    from django.utils import timezone
+
+    created = timezone.make_aware(datetime(2026, 3, 1, 9, 0, 0))
+    tried = created + timedelta(days=2, hours=5)
+    job = make_job(qbo_connection, status="failed", attempts=3, started_at=tried)
+    waiting = make_job(qbo_connection, status="pending")
+    SyncJob.objects.filter(pk=job.pk).update(created_at=created)
+    html = admin.get(URL).content.decode()
+    assert "Last attempt" in html and ">Created<" not in html
+    assert f"{timezone.localtime(tried):%Y-%m-%d %H:%M:%S}" in html
+    assert f"{timezone.localtime(created):%Y-%m-%d %H:%M:%S}" not in html
+    shown = f"queued {timezone.localtime(waiting.created_at):%Y-%m-%d %H:%M:%S}"
+    assert "not tried yet" in html and shown in html
+
+
+def test_a_retry_beyond_the_cap_is_shown_as_a_manual_retry(admin: Any,
+                                                           qbo_connection: Connection,
+                                                           monkeypatch: Any) -> None:
+    monkeypatch.setattr("qbo_sync.sync.outbox.dispatch", lambda job_id: None)
+    job = make_job(qbo_connection, status="failed", attempts=5, trigger="save")
+    admin.post(reverse("admin:qbo_sync_syncjob_retry", args=[job.pk]))
+    SyncJob.objects.filter(pk=job.pk).update(status="failed", attempts=6)  # it ran once more
+    html = admin.get(URL).content.decode()
+    assert "6 / max 5 · 1 manual retry beyond the cap" in html
+    assert "system (A save in the app)" in html  # the Caused by column
+    detail = admin.get(reverse("admin:qbo_sync_syncjob_change", args=[job.pk])).content.decode()
+    assert "by admin after attempt 5 of max 5 (beyond the cap)" in detail
+    assert str(SyncJob.objects.get(pk=job.pk).correlation_id) in detail
+
+
+def test_search_by_correlation_id_finds_the_job(admin: Any, qbo_connection: Connection) -> None:
+    jobs = _jobs(qbo_connection)
+    wanted = jobs["failed"]
+    assert _ids(admin.get(URL, {"q": str(wanted.correlation_id)})) == {wanted.pk}
+    assert _ids(admin.get(URL, {"q": f" {str(wanted.correlation_id).upper()} "})) == {
+        wanted.pk}
+    assert _ids(admin.get(URL, {"trigger__exact": "save"})) == set()

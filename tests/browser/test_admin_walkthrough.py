@@ -149,7 +149,7 @@ def test_admin_walkthrough(site: Any, qbo_sim_server: Any, chromium_page: Any,
     assert second.status == SyncJob.Status.SUCCEEDED, second.error_message
     page.goto(f"{url}/admin/qbo_sync/syncjob/")
     assert "Succeeded" in health_row(page, second).inner_text()
-    assert "2 / 5" in health_row(page, second).inner_text()
+    assert "2 / max 5 · 1 manual retry" in health_row(page, second).inner_text()
     shoot("09-retry-green")
 
     # Both invoices are in QuickBooks now.

@@ -183,3 +183,15 @@ def test_a_failed_delivery_can_be_replayed(
     assert event.processed and event.error == ""
     invoice.refresh_from_db()
     assert invoice.status == Invoice.Status.PAID
+
+
+def test_jobs_of_a_webhook_pull_say_a_webhook_caused_them(
+    qbo_simulator, qbo_connection, host_contact, qbo_customer, deliver
+):
+    _, qbo = linked_invoice(qbo_connection, host_contact, qbo_customer)
+    qbo_simulator.webhooks.flush()
+    qbo_simulator.accountant.record_payment(US_REALM, qbo["Id"], D("100.00"))
+    qbo_simulator.webhooks.flush()
+    jobs = SyncJob.objects.filter(direction="pull")
+    assert jobs.exists() and {(j.trigger, j.requested_by_id) for j in jobs} == {
+        ("webhook", None)}

@@ -65,6 +65,7 @@ def test_api_starts_follows_filters_and_repairs(api, two_differences, connected)
     assert [j["status"] for j in body["jobs"]] == ["succeeded"]
     job = SyncJob.objects.get(pk=body["jobs"][0]["id"])
     assert job.requested_by_id == api.handler._force_user.pk
+    assert job.trigger == "repair"  # who, and what: a reconciliation repair
     assert api.post(url, {"action": "push"}, format="json").status_code == 409
 
 
