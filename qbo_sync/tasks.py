@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .pull import cycle, webhooks
+from .imports import run as imports
+from .pull import cycle, overdue, webhooks
 from .reconcile import run as reconcile
 from .sync import engine, history, outbox, retention
 
@@ -62,3 +63,14 @@ def reconcile_all() -> int:
     """Start a reconciliation of every connected connection. Scheduled every
     RECONCILE_INTERVAL_HOURS."""
     return reconcile.reconcile_all()
+
+
+def import_customers(run_id: int) -> str:
+    """Run one queued customer import. Returns its status afterwards."""
+    return imports.run_queued(run_id)
+
+
+def check_overdue() -> int:
+    """Find invoices that became overdue (or stopped being) in every connected company.
+    Scheduled daily."""
+    return overdue.check_all()

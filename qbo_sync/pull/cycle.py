@@ -29,6 +29,7 @@ from ..exceptions import QBOSyncError
 from ..models import Connection, SyncJob
 from ..sync.engine import run_job
 from ..sync.queue import queue_task
+from . import overdue
 from .changes import fetch_changes, window_start
 from .lock import RealmLock, realm_lock
 from .plan import needs_method_names, new_jobs, plan
@@ -72,6 +73,8 @@ def _cycle(conn: Connection, lock: RealmLock) -> dict[str, Any]:
     if not lock.renew():
         return _lost(conn, since)
     jobs = new_jobs(conn, plan(conn, changes, names))
+    # After the payments and paid invoices: an invoice paid in full is no longer overdue.
+    jobs += overdue.new_jobs(conn, overdue.note(conn, changes.of("Invoice")))
     statuses = []
     for job in jobs:
         # Every planned job is a row already: stopping here loses none of them.
