@@ -98,6 +98,14 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
             hint="Leave it out for the default (24, daily); 0 turns the schedule off.",
             id="qbo_sync.E011",
         ))
+    match = app_settings.IMPORT_MATCH
+    if match not in ("email", "name", "both"):
+        errors.append(Error(
+            f"QBO_SYNC['IMPORT_MATCH'] is {match!r}.",
+            hint='Set it to "email", "name" or "both" (the default: email, then display '
+            "name).",
+            id="qbo_sync.E012",
+        ))
     redirect = app_settings.REDIRECT_URI or ""
     if env == "production" and redirect and not redirect.startswith("https://"):
         errors.append(Warning(

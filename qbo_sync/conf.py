@@ -126,6 +126,9 @@ DEFAULTS: dict[str, Any] = {
     "PAID_WITHOUT_PAYMENT": "push",
     # Hours between scheduled reconciliations of every connection (0: none scheduled).
     "RECONCILE_INTERVAL_HOURS": 24,
+    # How a customer import matches QuickBooks customers to contacts when the caller
+    # names no rule: "email", "name", or "both" (email, then display name).
+    "IMPORT_MATCH": "both",
     "RETRY": {"AUTO_RETRIES": 3, "BASE_DELAY": 60, "MAX_ATTEMPTS": 5},
     "WEBHOOK_VERIFIER_TOKEN": "",
     "WEBHOOKS_ENABLED": False,

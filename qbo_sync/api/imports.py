@@ -25,8 +25,9 @@ class ImportRequestSerializer(StrictSerializer):
                                       help_text="Workspace key; default: the request's.")
     dry_run = Flag(required=False, default=False,
                    help_text="true: say per customer what would happen, change nothing.")
-    match = serializers.ChoiceField(choices=list(RULES), required=False, default="both",
-                                    help_text="email | name | both (email, then name).")
+    match = serializers.ChoiceField(choices=list(RULES), required=False,
+                                    help_text="email | name | both (email, then name); "
+                                    "default: QBO_SYNC['IMPORT_MATCH'].")
 
 
 class ImportRunSerializer(serializers.ModelSerializer):
@@ -71,7 +72,7 @@ class ImportCustomersView(QBOAPIView):
                           fix="Connect QuickBooks first: GET connect, then follow "
                           "authorize_url.", code="not_connected")
         try:
-            run = start_import(conn, match=data["match"], dry_run=data["dry_run"],
+            run = start_import(conn, match=data.get("match"), dry_run=data["dry_run"],
                                trigger="api", user=request.user, queue=not data["dry_run"])
         except ImportBusy as exc:
             raise Problem(status.HTTP_409_CONFLICT, exc.message, fix=exc.fix,

@@ -20,6 +20,7 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from ..adapters import get_adapter, has_hook
+from ..conf import app_settings
 from ..connection.clients import client_for
 from ..data import ImportedCustomer
 from ..exceptions import ConfigurationError, ImportBusy, QBOSyncError, TransientError
@@ -50,10 +51,12 @@ LINK, CREATE, AMBIGUOUS, SKIP = "link", "create", "ambiguous", "skip"
 Progress = Callable[[ImportRun], None]
 
 
-def start_import(connection: Connection, *, match: str = "both", dry_run: bool = False,
+def start_import(connection: Connection, *, match: str | None = None, dry_run: bool = False,
                  trigger: str = "admin", user: Any = None, queue: bool = True) -> ImportRun:
-    """Create a run; ``queue`` hands it to a worker once the transaction commits
-    (otherwise the caller runs it with :func:`run_import`)."""
+    """Create a run (``match`` None: ``QBO_SYNC["IMPORT_MATCH"]``); ``queue`` hands it
+    to a worker once the transaction commits (otherwise the caller runs it with
+    :func:`run_import`)."""
+    match = match or str(app_settings.IMPORT_MATCH)
     if not connection.is_connected:
         raise ConfigurationError(
             f"Workspace {connection.workspace!r} is not connected to QuickBooks.",

@@ -97,3 +97,28 @@ def test_command_dry_run_lists_each_customer(connected, us_workspace, add):
 def test_status_api_counts_overdue_as_exact_strings(api, connected):
     body = api.get(URL + "status").json()
     assert body["overdue"] == {"count": 0, "amount": "0.00", "by_currency": {}}
+
+
+ADMIN = "/admin/qbo_sync/"
+
+
+def test_admin_dry_run_then_import(admin_client, connected, us_workspace, add):
+    existing(us_workspace, display_name="Acme Ltd")
+    add("Acme Ltd")
+    add("New <b>Co</b>")
+    resp = admin_client.post(ADMIN + "connection/", {"action": "import_customers_dry_run",
+                                                     "_selected_action": [connected.pk]},
+                             follow=True)
+    page = resp.content.decode()
+    assert "Dry run of the customer import of default done" in page
+    assert "1 would be linked, 1 would be created" in page
+    assert "New &lt;b&gt;Co&lt;/b&gt;" in page and "New <b>Co</b>" not in page  # escaped
+    assert not Contact.objects.filter(display_name="New <b>Co</b>").exists()
+
+    resp = admin_client.post(ADMIN + "connection/", {"action": "import_customers",
+                                                     "_selected_action": [connected.pk]},
+                             follow=True)
+    assert "Customer import of default started" in resp.content.decode()
+    real = ImportRun.objects.filter(dry_run=False).get()
+    assert (real.status, real.trigger, real.created, real.linked) == ("done", "admin", 1, 1)
+    assert admin_client.get(ADMIN + "importrun/").status_code == 200

@@ -26,8 +26,9 @@ class Command(BaseCommand):
         parser.add_argument("--workspace", required=True, help="Workspace key.")
         parser.add_argument("--dry-run", action="store_true",
                             help="Show what would happen per customer; change nothing.")
-        parser.add_argument("--match", choices=RULES, default="both",
-                            help="email, name, or both (email, then display name; default).")
+        parser.add_argument("--match", choices=RULES,
+                            help="email, name, or both (email, then display name). "
+                            "Default: QBO_SYNC['IMPORT_MATCH'] (both).")
 
     def handle(self, *args: Any, **opts: Any) -> None:
         conn = Connection.objects.filter(workspace=opts["workspace"]).first()
