@@ -198,9 +198,9 @@ class _Import:
             return SKIP, [own], "already linked"
         if not self.adapter.should_import(customer):
             if customer.is_sub_customer and not self.adapter.import_sub_customers:
-                why = "a sub-customer or job (the contact adapter's import_sub_customers is off)"
+                why = "a sub-customer or job; the contact adapter's import_sub_customers is off"
             elif not customer.active and not self.adapter.import_inactive:
-                why = "inactive in QuickBooks (the contact adapter's import_inactive is off)"
+                why = "inactive in QuickBooks; the contact adapter's import_inactive is off"
             else:
                 why = "declined by the contact adapter's should_import"
             return SKIP, [], why
