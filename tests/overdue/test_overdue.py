@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from io import StringIO
 
+from django.core.management import call_command
 from django.utils import timezone
 
 from example_project.billing.models import Invoice
@@ -52,8 +54,9 @@ def test_the_rule():
     assert not is_overdue({"Id": "1", "status": "Deleted"}, today)
 
 
-def test_the_daily_check_marks_overdue_and_the_status_counts_it_exactly(connected, contact):
-    late1, _ = _sent(contact, "INV-00001", "100.10", due_in_days=-5)
+def test_the_daily_check_marks_overdue_and_the_status_counts_it_exactly(qbo_simulator,
+                                                                       connected, contact):
+    late1, link1 = _sent(contact, "INV-00001", "100.10", due_in_days=-5)
     late2, _ = _sent(contact, "INV-00002", "0.20", due_in_days=-1)
     on_time, _ = _sent(contact, "INV-00003", "999.00", due_in_days=10)
 
@@ -69,6 +72,17 @@ def test_the_daily_check_marks_overdue_and_the_status_counts_it_exactly(connecte
 
     # Checking again tells the app nothing new.
     assert check_connection(connected)["reports"] == 0
+    out = StringIO()
+    call_command("qbo_sync_status", stdout=out)
+    assert "2 (USD 100.30)" in out.getvalue()
+
+    # The accountant gives one more time: the next check clears it on both sides.
+    later = str(timezone.localdate() + timedelta(days=14))
+    qbo_simulator.accountant.edit_invoice(connected.realm_id, link1.qbo_id, {"DueDate": later})
+    assert check_connection(connected)["reports"] == 1
+    late1.refresh_from_db()
+    assert late1.overdue is False
+    assert status_summary(connected)["overdue"]["amount"] == D("0.20")
 
 
 def test_the_pull_marks_it_when_quickbooks_changes_the_due_date_and_clears_it_when_paid(
