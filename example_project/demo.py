@@ -6,7 +6,8 @@
    simulator's US company through the real OAuth redirect flow (connect → consent
    page → callback), exactly as a browser would;
 4. choose the settings from the lists loaded live from QBO (default item, deposit
-   account, item and tax mappings);
+   account, item and tax mappings), and import the company's existing customers
+   (``demo_customers``);
 5. start a real django-q2 cluster on the ORM broker and push the recent history
    (invoices since ``--since-days`` ago, their customers and payments) through it;
 6. record payments in QBO as an accountant would, and watch them come back through
@@ -390,6 +391,12 @@ def main(argv: list[str] | None = None) -> int:
 
     step("choose settings from the lists loaded live from QuickBooks")
     choose_settings(conn)
+
+    from example_project.demo_customers import import_customers, seed_quickbooks_customers
+
+    step("import the customers the QuickBooks company already has")
+    seed_quickbooks_customers(sim, conn.realm_id, "default")
+    import_customers(conn)
 
     step("start a django-q2 cluster (ORM broker) and push the recent history through it")
     cluster = start_cluster()

@@ -64,6 +64,12 @@ class BaseAdapter:
 
 
 class ContactAdapter(BaseAdapter):
+    #: Customer import (``qbo_sync.imports``): whether sub-customers and jobs
+    #: (``Job`` true or a ``ParentRef``) and inactive customers are imported. Default:
+    #: both are skipped, and listed as skipped in the run.
+    import_sub_customers: ClassVar[bool] = False
+    import_inactive: ClassVar[bool] = False
+
     def to_data(self, obj: Any) -> data.ContactData:
         raise NotImplementedError
 
@@ -73,6 +79,17 @@ class ContactAdapter(BaseAdapter):
         ``company_name``, ``email``, ``phone``, ``address_line1``, ``address_line2``,
         ``city``, ``region``, ``postal_code``, ``country`` (str, "" when cleared there).
         Not overridden: customer edits are not pulled."""
+    def should_import(self, customer: data.ImportedCustomer) -> bool:
+        """Whether a QuickBooks customer that matches no contact is imported. Default:
+        active top-level customers, as the two attributes above say."""
+        if customer.is_sub_customer and not self.import_sub_customers:
+            return False
+        return customer.active or self.import_inactive
+
+    def create_contact(self, customer: data.ImportedCustomer) -> Any:
+        """Create the host contact for a QuickBooks customer that matches none, and
+        return it (saved). Optional: without it an import only links matches and lists
+        the rest as skipped."""
         raise NotImplementedError
 
 
@@ -95,6 +112,12 @@ class InvoiceAdapter(BaseAdapter):
 
     def mark_paid(self, obj: Any, *, paid_at: Any, source: str = "quickbooks") -> None:
         """Mark the invoice paid because QBO says its balance is 0."""
+        raise NotImplementedError
+
+    def mark_overdue(self, obj: Any, overdue: bool) -> None:
+        """QuickBooks says the invoice is now overdue (an open balance past its due
+        date) or no longer is (paid, voided, or the due date moved). Optional: without
+        it qbo_sync still counts overdue invoices in the status summary."""
         raise NotImplementedError
 
     def payments_of(self, obj: Any) -> Iterable[Any]:
@@ -192,3 +215,15 @@ def adapter_for_model(model: type[models.Model]) -> tuple[str, BaseAdapter] | No
         if adapter is not None and adapter.model.lower() == label:
             return kind, adapter
     return None
+
+
+def has_hook(adapter: Any, name: str) -> bool:
+    """Whether ``adapter`` implements the optional hook ``name`` (overrides the base
+    class's), e.g. ``has_hook(adapter, "create_contact")``."""
+    if adapter is None:
+        return False
+    hook = getattr(type(adapter), name, None)
+    for base in (ContactAdapter, InvoiceAdapter):
+        if isinstance(adapter, base) and hook is getattr(base, name, None):
+            return False
+    return hook is not None

@@ -106,6 +106,14 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
             "its default.",
             id="qbo_sync.E012",
         ))
+    match = app_settings.IMPORT_MATCH
+    if match not in ("email", "name", "both"):
+        errors.append(Error(
+            f"QBO_SYNC['IMPORT_MATCH'] is {match!r}.",
+            hint='Set it to "email", "name" or "both" (the default: email, then display '
+            "name).",
+            id="qbo_sync.E013",
+        ))
     redirect = app_settings.REDIRECT_URI or ""
     if env == "production" and redirect and not redirect.startswith("https://"):
         errors.append(Warning(

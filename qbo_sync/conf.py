@@ -129,6 +129,9 @@ DEFAULTS: dict[str, Any] = {
     # Customer edits made in QuickBooks (name, email, phone, address) come into the app
     # through the contact adapter's update_contact hook (off: the app owns its contacts).
     "PULL_CUSTOMER_CHANGES": False,
+    # How a customer import matches QuickBooks customers to contacts when the caller
+    # names no rule: "email", "name", or "both" (email, then display name).
+    "IMPORT_MATCH": "both",
     "RETRY": {"AUTO_RETRIES": 3, "BASE_DELAY": 60, "MAX_ATTEMPTS": 5},
     "WEBHOOK_VERIFIER_TOKEN": "",
     "WEBHOOKS_ENABLED": False,

@@ -163,3 +163,22 @@ class TimeEntryData:
     description: str = ""
     category: str = ""  # → item mapping (the service item), else the Default Item
     worker_key: str = ""
+
+
+@dataclass(frozen=True)
+class ImportedCustomer:
+    """A QuickBooks customer read by a customer import, as handed to the contact
+    adapter's ``should_import`` and ``create_contact`` (``qbo_sync.imports``)."""
+
+    qbo_id: str
+    workspace: str
+    display_name: str
+    company_name: str = ""
+    email: str = ""
+    phone: str = ""
+    currency: str = ""  # the customer's CurrencyRef; "" when QuickBooks sent none
+    billing_address: AddressData | None = None
+    active: bool = True
+    #: A sub-customer or job (``Job`` true, or a ``ParentRef``): its parent's Id.
+    parent_id: str = ""
+    is_sub_customer: bool = False

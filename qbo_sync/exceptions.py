@@ -283,6 +283,13 @@ class ReconcileBusy(ConfigurationError):
     default_fix = "Wait for it to finish (QuickBooks → Reconciliation runs), then start another."
 
 
+class ImportBusy(ConfigurationError):
+    """A customer import of the connection is already queued or running."""
+
+    default_fix = ("Wait for it to finish (QuickBooks → Customer imports), then start "
+                   "another.")
+
+
 class RepairNotPossible(ConfigurationError):
     """The repair asked for does not fit the difference, or its object is gone."""
 

@@ -235,6 +235,7 @@ class JobAction(models.TextChoices):
     PULL_INVOICE_DELETED = "pull_invoice_deleted", "Invoice deleted in QuickBooks"
     PULL_ACCEPT = "pull_accept", "Take QuickBooks' version of an invoice"
     PULL_CONTACT = "pull_contact", "Customer changed in QuickBooks"
+    PULL_INVOICE_OVERDUE = "pull_invoice_overdue", "Invoice overdue (or no longer) in QuickBooks"
 
 
 class JobTrigger(models.TextChoices):
@@ -812,3 +813,87 @@ class MappingVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.connection.workspace} version {self.number}"
+
+
+class ImportRun(models.Model):
+    """One import of a connection's QuickBooks customers into the app
+    (``qbo_sync.imports``): each customer linked to a matching contact, created as a new
+    one, listed as ambiguous, or skipped; a dry run records only what it would do."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    class Match(models.TextChoices):
+        EMAIL = "email", "By email"
+        NAME = "name", "By display name"
+        BOTH = "both", "By email, then display name"
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="imports")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    trigger = models.CharField(max_length=20, default="admin")  # admin|api|command|demo
+    dry_run = models.BooleanField(default=False)
+    match = models.CharField(max_length=10, choices=Match.choices, default=Match.BOTH)
+    #: Customers read from QuickBooks so far (``total`` once the last page is read).
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    linked = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    ambiguous = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    #: QuickBooks calls the run made (reads only).
+    calls = models.PositiveIntegerField(default=0)
+    #: One row per customer: [QuickBooks Id, DisplayName, outcome, contact key(s), note].
+    results = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "customer import"
+
+    def __str__(self) -> str:
+        what = "dry run" if self.dry_run else "import"
+        return f"customer {what} {self.pk} of {self.connection.workspace} ({self.status})"
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        return 0 if not self.total else int(100 * self.done / self.total)
+
+
+class InvoiceStanding(models.Model):
+    """What QuickBooks last said about a linked invoice's open balance and due date,
+    and whether it is overdue (``qbo_sync.pull.overdue``); ``reported`` is what the
+    host's ``mark_overdue`` was last told (None: never)."""
+
+    link = models.OneToOneField(EntityLink, on_delete=models.CASCADE, related_name="standing")
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="+")
+    balance = models.DecimalField(max_digits=17, decimal_places=2, default=Decimal("0"))
+    currency = models.CharField(max_length=3, blank=True)
+    due_date = models.DateField(null=True, blank=True)
+    overdue = models.BooleanField(default=False)
+    reported = models.BooleanField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["connection", "overdue"])]
+
+    def __str__(self) -> str:
+        state = "overdue" if self.overdue else "not overdue"
+        return f"invoice link {self.link_id}: {state}, balance {self.balance}"
+
+    @property
+    def needs_report(self) -> bool:
+        """Whether the host must be told: overdue and not told so, or told so and no
+        longer overdue (a host never told is taken to show "not overdue")."""
+        return self.overdue is not bool(self.reported)

@@ -14,6 +14,7 @@ PRUNE = "qbo_sync.prune"
 RECONCILE = "qbo_sync.reconcile_all"
 ALERTS = "qbo_sync.alerts"
 ALERT_DIGEST = "qbo_sync.alert_digest"
+OVERDUE = "qbo_sync.check_overdue"
 
 
 def _specs() -> list[tuple[str, str, str, int | None]]:
@@ -27,6 +28,8 @@ def _specs() -> list[tuple[str, str, str, int | None]]:
          int(app_settings.SWEEP_INTERVAL_MINUTES)),
         # Old deliveries, keys, payloads and attempts (QBO_SYNC["RETENTION_DAYS"]).
         (PRUNE, "qbo_sync.tasks.prune", Schedule.DAILY, None),
+        # Invoices overdue by the calendar alone, with no change for CDC to see.
+        (OVERDUE, "qbo_sync.tasks.check_overdue", Schedule.DAILY, None),
     ]
 
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from .alerts import service as alerts
-from .pull import cycle, webhooks
+from .imports import run as imports
+from .pull import cycle, overdue, webhooks
 from .reconcile import run as reconcile
 from .sync import engine, history, outbox, retention
 
@@ -75,3 +76,12 @@ def send_alert_digests() -> int:
     """Send each workspace's daily alert digest; returns how many were sent. Scheduled
     daily when ALERTS["DIGEST"] is on."""
     return alerts.digest_all()
+def import_customers(run_id: int) -> str:
+    """Run one queued customer import. Returns its status afterwards."""
+    return imports.run_queued(run_id)
+
+
+def check_overdue() -> int:
+    """Find invoices that became overdue (or stopped being) in every connected company.
+    Scheduled daily."""
+    return overdue.check_all()

@@ -40,6 +40,7 @@ def test_example_project_is_clean():
         ({"RETENTION_DAYS": 30}, "qbo_sync.E008"),
         ({"WEBHOOK_MAX_BYTES": 0}, "qbo_sync.E009"),
         ({"WEBHOOK_MAX_BYTES": "1MB"}, "qbo_sync.E009"),
+        ({"IMPORT_MATCH": "phone"}, "qbo_sync.E013"),
         (
             {"ENVIRONMENT": "production", "REDIRECT_URI": "http://example.com/cb/"},
             "qbo_sync.W001",

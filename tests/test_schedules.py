@@ -22,7 +22,8 @@ pytestmark = pytest.mark.django_db
 
 def test_install_creates_then_updates_without_duplicates():
     assert install_schedules() == ["qbo_sync.pull_all", "qbo_sync.sweep", "qbo_sync.prune",
-                                   "qbo_sync.reconcile_all", "qbo_sync.alerts"]
+                                   "qbo_sync.check_overdue", "qbo_sync.reconcile_all",
+                                   "qbo_sync.alerts"]
     pull = Schedule.objects.get(name="qbo_sync.pull_all")
     assert (pull.func, pull.schedule_type, pull.minutes, pull.repeats) == (
         "qbo_sync.tasks.pull_all", Schedule.MINUTES, 10, -1)
@@ -35,7 +36,7 @@ def test_install_creates_then_updates_without_duplicates():
     rows = Schedule.objects.filter(name="qbo_sync.pull_all")
     assert rows.count() == 1
     assert rows.get().pk == pull.pk and rows.get().minutes == 15
-    assert Schedule.objects.count() == 5
+    assert Schedule.objects.count() == 6
 
 
 def test_reconciliation_runs_daily_by_default_and_can_be_turned_off():
@@ -67,7 +68,8 @@ def test_install_command_prints_the_schedules():
     assert "qbo_sync.prune: qbo_sync.tasks.prune daily" in out.getvalue()
     assert "qbo_sync.reconcile_all: qbo_sync.tasks.reconcile_all every 1440 min" \
         in out.getvalue()
-    assert Schedule.objects.count() == 5
+    assert "qbo_sync.check_overdue: qbo_sync.tasks.check_overdue daily" in out.getvalue()
+    assert Schedule.objects.count() == 6
 
 
 def test_pull_all_queues_each_connected_workspace(qbo_simulator, qbo_connection):

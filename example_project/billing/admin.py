@@ -84,8 +84,8 @@ class PaymentInline(admin.TabularInline):
 @admin.register(Invoice)
 class InvoiceAdmin(admin.ModelAdmin):
     list_display = ["number", "contact", "workspace", "status", "issue_date", "currency",
-                    "total", "balance"]
-    list_filter = ["workspace", "status", "currency", "issue_date"]
+                    "total", "balance", "due_date", "overdue"]
+    list_filter = ["workspace", "status", "overdue", "currency", "issue_date"]
     search_fields = ["number", "contact__display_name"]
     date_hierarchy = "issue_date"
     list_select_related = ["contact", "workspace"]

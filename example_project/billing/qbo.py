@@ -18,6 +18,7 @@ from qbo_sync.data import (
     AddressData,
     ContactData,
     CreditMemoData,
+    ImportedCustomer,
     InvoiceData,
     LineData,
     PaymentData,
@@ -98,6 +99,24 @@ class ContactAdapter(adapters.ContactAdapter):
             setattr(obj, field, value)
         obj.full_clean(validate_unique=False)
         obj.save(update_fields=[*data, "updated_at"])
+    # Customer import: sub-customers and inactive customers are skipped (the defaults,
+    # import_sub_customers and import_inactive off); the rest become contacts.
+    def create_contact(self, customer: ImportedCustomer) -> Contact:
+        workspace = Workspace.objects.get(slug=customer.workspace)
+        address = customer.billing_address or AddressData()
+        # The first address of a list: the contact keeps one email.
+        email = customer.email.split(",")[0].strip()
+        currency = "" if customer.currency in ("", workspace.home_currency) \
+            else customer.currency
+        return Contact.objects.create(
+            workspace=workspace, display_name=customer.display_name[:200],
+            company_name=customer.company_name[:100], email=email[:254],
+            phone=customer.phone[:30], address_line1=address.line1[:200],
+            address_line2=address.line2[:200], city=address.city[:100],
+            region=address.region[:100], postal_code=address.postal_code[:30],
+            country=address.country[:2] if len(address.country) == 2 else "",
+            currency=currency[:3], archived=not customer.active,
+        )
 
 
 class InvoiceAdapter(adapters.InvoiceAdapter):
@@ -152,6 +171,13 @@ class InvoiceAdapter(adapters.InvoiceAdapter):
         if source == "quickbooks":
             note = f"Invoice {obj.number} paid in QuickBooks on {_day(when)}."
         obj.mark_paid(when, note=note)
+
+    def mark_overdue(self, obj: Invoice, overdue: bool) -> None:
+        """The overdue flag the invoice list shows; an overdue flag is not an edit, so
+        it queues no push (``overdue`` is no watched field)."""
+        if obj.overdue != overdue:
+            obj.overdue = overdue
+            obj.save(update_fields=["overdue", "updated_at"])
 
     def settlement_of(self, obj: Invoice) -> Settlement:
         """Marked paid without a payment record (the admin's "Mark selected invoices

@@ -35,6 +35,7 @@ from ..reconcile.run import start_reconciliation
 from . import dashboard, display, views
 from .base import ScopedAdmin, check_workspace
 from .forms import ItemMappingForm, SettingsForm, TaxMappingForm
+from .imports import import_customers, import_customers_dry_run
 from .workers import WorkerMappingInline
 
 TOKEN_FIELDS = ("access_token", "refresh_token", "key_canary")
@@ -76,7 +77,7 @@ class ConnectionAdmin(ScopedAdmin):
     list_display_links = ["workspace", "company"]
     search_fields = ["workspace", "company_name", "realm_id"]
     list_filter = ["status", "environment"]
-    actions = ["reconcile_now"]
+    actions = ["reconcile_now", import_customers, import_customers_dry_run]
     form = SettingsForm
     inlines = [ItemMappingInline, TaxMappingInline, WorkerMappingInline]
     change_form_template = "admin/qbo_sync/connection/change_form.html"

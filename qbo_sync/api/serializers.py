@@ -78,6 +78,23 @@ class JobBriefSerializer(serializers.Serializer):
     message = serializers.CharField()
 
 
+class OverdueAmountSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    amount = serializers.DecimalField(max_digits=20, decimal_places=2)
+
+
+class OverdueSerializer(serializers.Serializer):
+    """Overdue invoices (an open balance past the due date, as QuickBooks last said)."""
+
+    count = serializers.IntegerField()
+    amount = serializers.DecimalField(max_digits=20, decimal_places=2, allow_null=True,
+                                      help_text="Their open amount, as an exact decimal "
+                                      "string; null when they are in several currencies.")
+    by_currency = serializers.DictField(child=OverdueAmountSerializer(),
+                                        help_text='By currency code ("" when QuickBooks '
+                                        "named none).")
+
+
 class StatusSerializer(serializers.Serializer):
     workspace = serializers.CharField()
     status = serializers.CharField(help_text="connected | error | disconnected | not_connected")
@@ -93,6 +110,7 @@ class StatusSerializer(serializers.Serializer):
     last_success = JobBriefSerializer(allow_null=True)
     last_failure = JobBriefSerializer(allow_null=True)
     missing_required = serializers.ListField(child=serializers.CharField())
+    overdue = OverdueSerializer()
 
 
 # Settings ---------------------------------------------------------------------------------

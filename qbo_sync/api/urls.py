@@ -3,7 +3,7 @@
 
 from django.urls import path, register_converter
 
-from . import metrics, reconcile, sync_views, views
+from . import imports, metrics, reconcile, sync_views, views
 from .base import AnyId
 
 # Any path segment reaches the view, so an id that is not a number (or is out of range)
@@ -36,6 +36,8 @@ urlpatterns = [
          name="reconcile-differences"),
     path("reconcile/differences/<anyid:pk>/repair", reconcile.DifferenceRepairView.as_view(),
          name="reconcile-repair"),
+    path("import/customers", imports.ImportCustomersView.as_view(), name="import-customers"),
+    path("import/runs/<anyid:pk>", imports.ImportRunView.as_view(), name="import-run"),
     path("sync-logs", sync_views.SyncLogListView.as_view(), name="sync-logs"),
     path("sync-logs/<anyid:pk>", sync_views.SyncLogDetailView.as_view(), name="sync-log"),
     path("sync-logs/<anyid:pk>/retry", sync_views.SyncLogRetryView.as_view(),

@@ -28,7 +28,11 @@ REFRESH = OpenApiParameter("refresh", OpenApiTypes.BOOL, description="1: reload 
 
 
 def _status(view: QBOAPIView) -> dict[str, Any]:
-    return configure.status_summary(view.connection(required=False), workspace=view.workspace)
+    summary = configure.status_summary(view.connection(required=False),
+                                       workspace=view.workspace)
+    # Decimal amounts as exact strings (DRF's JSON encoder would make them floats).
+    summary["overdue"] = s.OverdueSerializer(summary["overdue"]).data
+    return summary
 
 
 class ConnectView(QBOAPIView):

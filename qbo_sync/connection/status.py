@@ -5,13 +5,14 @@ if the company's country was never read)."""
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count
 from django.utils import timezone
 
 from ..exceptions import QBOSyncError
-from ..models import SUCCESS_STATUSES, Connection, SyncJob
+from ..models import SUCCESS_STATUSES, Connection, InvoiceStanding, LinkStatus, SyncJob
 from .lists import capabilities_of
 
 #: Settings every company needs, with the label users see and where to set it.
@@ -81,6 +82,7 @@ def status_summary(connection: Connection | None, *, workspace: str = "") -> dic
         "last_success": _job_brief(finished.filter(status__in=SUCCESS_STATUSES).first()),
         "last_failure": _job_brief(finished.filter(status=SyncJob.Status.FAILED).first()),
         "missing_required": missing_required(connection) if connection else [],
+        "overdue": overdue_summary(connection),
     }
     if connection is not None:
         for key, field in (("access", "access_token_expires_at"),
@@ -92,3 +94,25 @@ def status_summary(connection: Connection | None, *, workspace: str = "") -> dic
         hard = summary["tokens"]["hard_expires_in_seconds"]
         summary["tokens"]["hard_expires_in_days"] = None if hard is None else hard // 86400
     return summary
+
+
+def overdue_summary(connection: Connection | None) -> dict[str, Any]:
+    """The connection's overdue invoices (an open balance past the due date, as
+    QuickBooks last said, ``qbo_sync.pull.overdue``) and their open amount: in all and
+    by currency code ("" when QuickBooks named none), summed as ``Decimal``."""
+    by_currency: dict[str, dict[str, Any]] = {}
+    if connection is not None:
+        rows = (InvoiceStanding.objects.filter(connection=connection, overdue=True)
+                .exclude(link__qbo_status__in=[LinkStatus.VOID, LinkStatus.DELETED])
+                .values_list("currency", "balance").order_by("currency", "pk"))
+        for currency, amount in rows:
+            entry = by_currency.setdefault(currency, {"count": 0, "amount": Decimal("0")})
+            entry["count"] += 1
+            entry["amount"] += amount  # Decimal + Decimal, never the database's float
+    total = sum((v["amount"] for v in by_currency.values()), Decimal("0"))
+    return {
+        "count": sum(v["count"] for v in by_currency.values()),
+        # Amounts in different currencies do not add up: then only by_currency has them.
+        "amount": total if len(by_currency) <= 1 else None,
+        "by_currency": by_currency,
+    }

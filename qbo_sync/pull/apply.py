@@ -17,9 +17,10 @@ from django.db import DataError, transaction
 from django.utils import timezone
 
 from .. import signals
+from ..adapters import has_hook
 from ..data import PulledPayment
 from ..exceptions import HostDataError, NotFoundError
-from ..models import EntityLink, JobAction, LinkStatus, SyncJob
+from ..models import EntityLink, InvoiceStanding, JobAction, LinkStatus, SyncJob
 from ..qbo.records import (
     ZERO,
     applied_to,
@@ -44,6 +45,8 @@ def handle(run: JobRun) -> str | None:
         return apply_invoice(run)
     if action == JobAction.PULL_ACCEPT:
         return apply_accept(run)
+    if action == JobAction.PULL_INVOICE_OVERDUE:
+        return apply_overdue(run)
     raise Skip(f"Unknown pull action {action!r}.")
 
 
@@ -251,6 +254,31 @@ def apply_accept(run: JobRun) -> str:
         record_found(link, invoice, link.last_payload or invoice)
     run.note(f"Took QuickBooks' version of {_number(link, invoice)} into the app.")
     return str(invoice.get("Id") or link.qbo_id)
+
+
+def apply_overdue(run: JobRun) -> str:
+    """Tell the host what the invoice's standing says now (``pull/overdue.py``): the
+    job may run after a later pull changed it, and then reports the later state."""
+    link = _link(run)
+    standing = InvoiceStanding.objects.filter(link=link).first()
+    if standing is None:
+        raise Skip(f"QuickBooks has said nothing yet about {_number(link)}'s balance.")
+    if not standing.needs_report:
+        raise Skip(f"The app already shows {_number(link)} as "
+                   f"{'overdue' if standing.overdue else 'not overdue'}.")
+    if not has_hook(run.adapter, "mark_overdue"):
+        raise Skip("The invoice adapter has no mark_overdue; overdue invoices are only "
+                   "counted in the status summary.")
+    _host_write(f"the overdue state of {_number(link)}",
+                lambda: run.adapter.mark_overdue(run.obj, standing.overdue), {})
+    InvoiceStanding.objects.filter(pk=standing.pk).update(reported=standing.overdue)
+    if standing.overdue:
+        run.note(f"{_number(link).capitalize()} is overdue in QuickBooks (open balance "
+                 f"{standing.balance}, due {standing.due_date}); marked overdue in the app.")
+    else:
+        run.note(f"{_number(link).capitalize()} is no longer overdue in QuickBooks; the app "
+                 "was told.")
+    return link.qbo_id
 
 
 #: The engine runs every pull job (re-reading its QBO object on a retry) through here.

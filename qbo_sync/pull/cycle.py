@@ -29,6 +29,7 @@ from ..exceptions import QBOSyncError
 from ..models import Connection, JobTrigger, SyncJob
 from ..sync.engine import run_job
 from ..sync.queue import queue_task
+from . import overdue
 from .changes import fetch_changes, window_start
 from .contacts import plan_contacts
 from .lock import RealmLock, realm_lock
@@ -79,6 +80,8 @@ def _cycle(conn: Connection, lock: RealmLock, trigger: str) -> dict[str, Any]:
         return _lost(conn, since)
     jobs = (new_jobs(conn, plan(conn, changes, names), trigger=trigger)
             + plan_contacts(conn, changes.of("Customer"), trigger=trigger))
+    # After the payments and paid invoices: an invoice paid in full is no longer overdue.
+    jobs += overdue.new_jobs(conn, overdue.note(conn, changes.of("Invoice")), trigger=trigger)
     statuses = []
     for job in jobs:
         # Every planned job is a row already: stopping here loses none of them.

@@ -4,7 +4,7 @@ payment applies to an invoice, and when it last changed (docs/qbo-rules.md §5.2
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 ZERO = Decimal("0")
@@ -35,6 +35,25 @@ def is_void(invoice: dict) -> bool:
         _money(invoice, "TotalAmt") == ZERO
         and str(invoice.get("PrivateNote") or "").startswith("Voided")
     )
+
+
+def due_date(invoice: dict) -> date | None:
+    """The invoice's ``DueDate`` (a date in the company's calendar), or None."""
+    text = str(invoice.get("DueDate") or "")[:10]
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def is_overdue(invoice: dict, today: date) -> bool:
+    """Overdue: an open balance on an invoice neither void nor deleted whose due date
+    has passed (docs/qbo-rules.md §5.12). The one rule, for the pull and the daily
+    check."""
+    if is_deleted(invoice) or is_void(invoice) or balance(invoice) <= ZERO:
+        return False
+    due = due_date(invoice)
+    return due is not None and due < today
 
 
 def applied_to(payment: dict, invoice_id: str) -> Decimal:

@@ -37,6 +37,8 @@ class Invoice(TotalsMixin, models.Model):
     notes = models.TextField(blank=True, help_text="Internal; not shown to the customer.")
     sent_at = models.DateTimeField(null=True, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
+    overdue = models.BooleanField(default=False, help_text="Past its due date with an open "
+                                  "balance, as QuickBooks says (set by qbo_sync's pull).")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

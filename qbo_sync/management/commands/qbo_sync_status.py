@@ -22,6 +22,15 @@ def _days(seconds: int | None) -> str:
     return f"{seconds // 86400}d" if seconds >= 0 else "expired"
 
 
+def _overdue(overdue: dict[str, Any]) -> str:
+    """"2 (USD 100.30)": overdue invoices and their open amount, per currency."""
+    if not overdue["count"]:
+        return "0"
+    amounts = "; ".join(f"{code or 'home'} {entry['amount']}"
+                        for code, entry in overdue["by_currency"].items())
+    return f"{overdue['count']} ({amounts})"
+
+
 class Command(BaseCommand):
     help = "Show the QuickBooks connection status of one or all workspaces."
 
@@ -47,7 +56,7 @@ class Command(BaseCommand):
             self._metrics([c.workspace for c in connections], opts["window"], opts["json"])
             return
         header = ("workspace", "status", "company", "realm", "env", "access", "refresh",
-                  "5y cap", "pending", "failed", "parked", "missing settings")
+                  "5y cap", "pending", "failed", "parked", "overdue", "missing settings")
         rows = [header]
         for conn in connections:
             info = status_summary(conn)
@@ -57,7 +66,7 @@ class Command(BaseCommand):
                 info["environment"], _days(tokens["access_expires_in_seconds"]),
                 _days(tokens["refresh_expires_in_seconds"]),
                 _days(tokens["hard_expires_in_seconds"]), str(jobs["pending"]),
-                str(jobs["failed"]), str(jobs["parked"]),
+                str(jobs["failed"]), str(jobs["parked"]), _overdue(info["overdue"]),
                 ", ".join(info["missing_required"]) or "-",
             ))
         if len(rows) == 1:

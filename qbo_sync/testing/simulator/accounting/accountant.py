@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from ..companies import currency_ref
 from ..entities import PEOPLE, ApiError, clone
+from .names import write_person
 from .payments import record_for_invoice
 from .rules import check_display_name, check_unique_name
 from .sales import delete_sales, update_sales, void_invoice
@@ -75,6 +76,19 @@ class Accountant:
             if entity == "Vendor":
                 obj["CurrencyRef"] = currency_ref(home)
             return clone(store.save(realm_id, entity, obj, "Create"))
+
+    def add_customer(self, realm_id: str, display_name: str, *, email: str = "",
+                     active: bool = True, parent_id: str = "", **fields: object) -> dict:
+        """Add a customer as the QBO UI would (a company's existing customers, for the
+        customer import); ``parent_id`` makes it a sub-customer (a job)."""
+        body: dict = {"DisplayName": display_name, "Active": active, **fields}
+        if email:
+            body["PrimaryEmailAddr"] = {"Address": email}
+        if parent_id:
+            body["ParentRef"] = {"value": parent_id}
+            body["Job"] = True
+        with self.store.transaction():
+            return clone(write_person(self.store, realm_id, "Customer", body))
 
     def _require(self, realm_id: str, entity: str, id: str) -> dict:
         obj = self.store.raw(realm_id, entity, id)

@@ -87,6 +87,17 @@ def write_person(store: Store, realm_id: str, entity: str, body: dict) -> dict:
     obj.setdefault("Active", True)
     if entity == "Customer":
         obj["FullyQualifiedName"] = obj["DisplayName"]
+        if ref_value(obj.get("ParentRef")) is not None:
+            # A sub-customer or job: its name is Parent:Child (docs/qbo-rules.md §5.1).
+            parent = resolve_ref(store, realm_id, "Customer", obj["ParentRef"], "ParentRef",
+                                 must_be_active=False)
+            if parent["Id"] == obj.get("Id"):
+                raise business("A customer cannot be its own parent.", "ParentRef")
+            obj["ParentRef"] = {"value": parent["Id"]}
+            obj["FullyQualifiedName"] = (
+                f"{parent.get('FullyQualifiedName') or parent['DisplayName']}:"
+                f"{obj['DisplayName']}")
+            obj.setdefault("Job", True)
         obj.setdefault("Taxable", True if store.info(realm_id)["country"] == "US" else None)
         obj.setdefault("Job", False)
         obj.setdefault("BillWithParent", False)
