@@ -9,6 +9,9 @@ class QBOSyncConfig(AppConfig):
 
     def ready(self) -> None:
         # Here, not at the top: both need the app registry, which is ready only now.
-        from . import checks, receivers  # noqa: F401  (importing checks registers them)
+        from . import checks, receivers, signals  # noqa: F401  (importing checks registers them)
+        from .alerts import notices  # the receiver of record notices, wired like receivers
 
         receivers.connect()
+        signals.sync_succeeded.connect(notices.on_sync_succeeded,
+                                       dispatch_uid="qbo_sync.alerts.notices")

@@ -195,6 +195,9 @@ DEFAULTS: dict[str, Any] = {
         # Dotted path (workspace, since) -> int: successful metered reads since then.
         # The default counts the calls the app recorded (qbo_sync.metrics).
         "READ_COUNT": "qbo_sync.metrics.compute.reads_since",
+        # Opt-in notices of new records, per workspace: {"acme": ["invoice_created",
+        # "payment_received"]} (qbo_sync.alerts.notices). None by default.
+        "RECORD_NOTICES": {},
     },
 }
 

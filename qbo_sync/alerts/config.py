@@ -14,6 +14,12 @@ from ..conf import DEFAULTS, app_settings
 RULE_KEYS = ("failure_rate", "failed_unresolved", "reconnect", "token_chain", "read_budget",
              "reconciliation")
 
+#: Notice kind → what it tells (``alerts.notices``); ``RECORD_NOTICES`` lists these keys.
+NOTICE_KINDS: dict[str, str] = {
+    "invoice_created": "an invoice the app created in QuickBooks",
+    "payment_received": "a payment recorded in QuickBooks and taken into the app",
+}
+
 # key → (smallest, largest, whole numbers only); None: no bound.
 _NUMBERS: dict[str, tuple[float, float | None, bool]] = {
     "INTERVAL_MINUTES": (1, 24 * 60, True),
@@ -69,6 +75,20 @@ def _path_problems(key: str, value: Any, *, allow_none: bool = False) -> list[st
     return []
 
 
+def _notice_problems(value: Any) -> list[str]:
+    kinds = ", ".join(NOTICE_KINDS)
+    fix = (f"[{'RECORD_NOTICES'!r}] must map a workspace to a list of notice kinds from "
+           f"{kinds} (e.g. {{\"acme\": [\"payment_received\"]}}), or be {{}} for none")
+    if not isinstance(value, Mapping):
+        return [f"{fix} (got {type(value).__name__})."]
+    found = []
+    for workspace, chosen in value.items():
+        if not isinstance(workspace, str) or not isinstance(chosen, (list, tuple)) \
+                or any(kind not in NOTICE_KINDS for kind in chosen):
+            found.append(f"{fix} (got {workspace!r}: {chosen!r}).")
+    return found
+
+
 def problems(value: Any) -> list[str]:
     """What is wrong with ``QBO_SYNC["ALERTS"]`` (merged with the defaults), one line
     per problem, each naming the fix; empty when it is all usable."""
@@ -95,6 +115,7 @@ def problems(value: Any) -> list[str]:
             found += _path_problems("NOTIFIERS", path)
     found += _path_problems("RECIPIENTS", value.get("RECIPIENTS"))
     found += _path_problems("READ_COUNT", value.get("READ_COUNT"), allow_none=True)
+    found += _notice_problems(value.get("RECORD_NOTICES"))
     url = value.get("SECRET_WEBHOOK_URL")
     # The URL is a secret: the message never repeats it.
     if not isinstance(url, str) or (url and not url.startswith(("https://", "http://"))):
