@@ -12,3 +12,5 @@ class QBOSyncConfig(AppConfig):
         from . import checks, receivers  # noqa: F401  (importing checks registers them)
 
         receivers.connect()
+        # Registers the database storage of the call budget with ``limits``.
+        from .sync import budget  # noqa: F401

@@ -7,7 +7,7 @@ QBO (docs/architecture.md, invariants 1 and 4)."""
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
@@ -19,7 +19,7 @@ from ..adapters import get_adapter
 from ..conf import app_settings
 from ..exceptions import ReconnectRequired, TransientError
 from ..models import Connection, JobAction, SyncJob
-from .queue import queue_task
+from .queue import queue_task, queue_task_at
 
 logger = logging.getLogger("qbo_sync.outbox")
 
@@ -91,14 +91,24 @@ def enqueue(
     if waiting is not None and _join(waiting, action):
         return waiting
     status = SyncJob.Status.PENDING if conn.is_connected else SyncJob.Status.PARKED
+    pending = status == SyncJob.Status.PENDING
     job = SyncJob.objects.create(
         connection=conn, workspace=workspace, content_type=ct, object_id=str(obj.pk),
         entity=kind, action=action, status=status, next_attempt_at=due,
         max_attempts=int(_retry("MAX_ATTEMPTS")),
+        # Marked dispatched in the INSERT, not in an UPDATE after the enqueue: one
+        # statement less on every save (unmarked again if the broker refuses it).
+        dispatched_at=timezone.now() if pending else None,
     )
-    if status == SyncJob.Status.PENDING:
-        dispatch_on_commit(job.pk)
+    if pending:
+        transaction.on_commit(lambda: _send_marked(job.pk))
     return job
+
+
+def _send_marked(job_id: int) -> None:
+    """Queue a job already marked dispatched; a refusal unmarks it for the sweeper."""
+    if not queue_task("qbo_sync.tasks.run_job", job_id, name=f"qbo_sync job {job_id}"):
+        SyncJob.objects.filter(pk=job_id).update(dispatched_at=None)
 
 
 def _join(waiting: SyncJob, action: str) -> bool:
@@ -135,6 +145,20 @@ def dispatch_many(job_ids: list[int]) -> int:
     if sent:
         SyncJob.objects.filter(pk__in=sent).update(dispatched_at=timezone.now())
     return len(sent)
+
+
+def dispatch_at_on_commit(job_id: int, when: datetime) -> None:
+    """Hand the job to a worker at ``when`` (its new ``next_attempt_at``), once the
+    current transaction commits: the worker that put it off is free meanwhile. If the
+    broker cannot hold a task back, or refuses it, the sweeper runs the job instead."""
+
+    def send() -> None:
+        if queue_task_at("qbo_sync.tasks.run_job", job_id, at=when,
+                         name=f"qbo_sync job {job_id}"):
+            # Dispatched for this attempt: the sweeper leaves it to the broker.
+            SyncJob.objects.filter(pk=job_id).update(dispatched_at=when)
+
+    transaction.on_commit(send)
 
 
 def enqueue_many(kind: str, objs: list[Any], *, connection: Connection) -> int:
