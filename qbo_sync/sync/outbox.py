@@ -101,14 +101,16 @@ def enqueue(
         dispatched_at=timezone.now() if pending else None,
     )
     if pending:
-        transaction.on_commit(lambda: _send_marked(job.pk))
+        if len(_marked) > 10_000:  # rolled-back saves never dispatch; forgetting costs
+            _marked.clear()        # only the UPDATE this set saves
+        _marked.add(job.pk)
+        dispatch_on_commit(job.pk)
     return job
 
 
-def _send_marked(job_id: int) -> None:
-    """Queue a job already marked dispatched; a refusal unmarks it for the sweeper."""
-    if not queue_task("qbo_sync.tasks.run_job", job_id, name=f"qbo_sync job {job_id}"):
-        SyncJob.objects.filter(pk=job_id).update(dispatched_at=None)
+#: Jobs written already marked dispatched (by :func:`enqueue`): their dispatch needs no
+#: UPDATE, unless the broker refuses them.
+_marked: set[int] = set()
 
 
 def _join(waiting: SyncJob, action: str) -> bool:
@@ -142,8 +144,12 @@ def dispatch_many(job_ids: list[int]) -> int:
     """Hand jobs to workers, recording when in one UPDATE; returns how many went."""
     sent = [pk for pk in job_ids
             if queue_task("qbo_sync.tasks.run_job", pk, name=f"qbo_sync job {pk}")]
-    if sent:
-        SyncJob.objects.filter(pk__in=sent).update(dispatched_at=timezone.now())
+    marked = {pk for pk in job_ids if pk in _marked}
+    _marked.difference_update(marked)
+    if refused := [pk for pk in marked if pk not in sent]:  # back to the sweeper
+        SyncJob.objects.filter(pk__in=refused).update(dispatched_at=None)
+    if unmarked := [pk for pk in sent if pk not in marked]:
+        SyncJob.objects.filter(pk__in=unmarked).update(dispatched_at=timezone.now())
     return len(sent)
 
 
