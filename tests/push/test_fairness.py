@@ -70,3 +70,27 @@ def test_a_held_back_job_is_queued_for_the_moment_budget_frees(transactional_db,
     OrmQ.objects.update(lock=timezone.now() - timezone.timedelta(seconds=1))
     assert len(broker.dequeue()) == 1
 
+
+
+def test_without_the_orm_broker_a_timer_queues_the_task_at_its_moment(monkeypatch):
+    """A Redis broker cannot hold a task back: a timer in the worker queues it then (and
+    the caller's sweeper stays in charge, since a timer dies with its process)."""
+    import threading
+
+    queued, done = [], threading.Event()
+
+    def fake_queue_task(func, *args, name):
+        queued.append((timezone.now(), func, args))
+        done.set()
+        return True
+
+    monkeypatch.setattr(queue.Conf, "SYNC", False)
+    monkeypatch.setattr(queue, "shared_broker", lambda: object())
+    monkeypatch.setattr(queue, "queue_task", fake_queue_task)
+    monkeypatch.setattr(queue, "_timer_box", None)
+    at = timezone.now() + timezone.timedelta(seconds=0.3)
+    assert not queue.queue_task_at("qbo_sync.tasks.run_job", 9, at=at, name="qbo_sync job 9")
+    assert done.wait(5)
+    [(when, func, args)] = queued
+    assert (func, args) == ("qbo_sync.tasks.run_job", (9,))
+    assert when >= at
