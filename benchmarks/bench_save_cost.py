@@ -12,7 +12,8 @@ round.
 Default stack: a throwaway SQLite file (WAL, IMMEDIATE transactions) and django-q2's ORM
 broker. ``--postgres``: PostgreSQL and the Redis broker of the example settings
 (``QBO_DB=postgres QBO_BROKER=redis``), in a throwaway database ``qbo_bench_save_<pid>``
-created and dropped on the server of ``PGHOST``/``PGUSER``.
+created and dropped on the server of ``PGHOST``/``PGUSER``, and Redis databases 13 and 14
+unless ``REDIS_URL`` / ``REDIS_CACHE_URL`` say otherwise.
 """
 
 from __future__ import annotations
@@ -80,6 +81,7 @@ def run(saves: int, rounds: int, stack: str) -> None:
                 results[app]["reconnects"].append(reconnects)
                 results[app]["load"].append(f"{before}→{_load()}")
     _set_receivers(True)
+    shared_broker().purge_queue()  # nothing runs the tasks; leave no queue behind
     base = statistics.median(results[False]["t"])
     for app in (False, True):
         r = results[app]
@@ -103,8 +105,7 @@ def _postgres_database() -> tuple[str, Any]:
     name = f"qbo_bench_save_{os.getpid()}"
     params = {"host": os.environ.get("PGHOST", "127.0.0.1"),
               "port": os.environ.get("PGPORT", "5432"),
-              "user": os.environ.get("PGUSER", "postgres"),
-              "password": os.environ.get("PGPASSWORD", ""), "dbname": "postgres",
+              "user": os.environ.get("PGUSER", "postgres"), "dbname": "postgres",
               "autocommit": True}
     with psycopg.connect(**params) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
@@ -129,6 +130,9 @@ def main() -> None:
     drop = None
     if args.postgres:
         os.environ.update(QBO_DB="postgres", QBO_BROKER="redis")
+        # Redis databases of its own: no worker elsewhere takes the benchmark's tasks.
+        os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/13")
+        os.environ.setdefault("REDIS_CACHE_URL", "redis://127.0.0.1:6379/14")
         os.environ["PGDATABASE"], drop = _postgres_database()
         stack = "PostgreSQL + Redis broker"
     else:

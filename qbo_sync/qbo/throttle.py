@@ -88,19 +88,26 @@ def reset() -> None:
 # Minute windows ---------------------------------------------------------------------------
 
 
+def _item(limit: int) -> RateLimitItemPerSecond:
+    return RateLimitItemPerSecond(limit, WINDOW_SECONDS)
+
+
+def _window_spent(limit: int, name: str, wait: float, frees: float) -> BudgetSpent:
+    return BudgetSpent(
+        f"qbo_sync held this call back: the company's budget of {limit} {name} "
+        "calls a minute is spent.",
+        code="3001", retry_after=wait, retry_at=frees,
+    )
+
+
 def _take_window(realm: str, name: str, limit: int, max_wait: float) -> None:
-    limiter = _limiter(storage_uri())
-    item = RateLimitItemPerSecond(limit, WINDOW_SECONDS)
+    limiter, item = _limiter(storage_uri()), _item(limit)
     while not limiter.hit(item, "qbo_sync", name, realm):
         # The moment the oldest call in the window is a minute old.
         frees = limiter.get_window_stats(item, "qbo_sync", name, realm).reset_time
         wait = frees - time.time()
         if wait > max_wait:
-            raise BudgetSpent(
-                f"qbo_sync held this call back: the company's budget of {limit} {name} "
-                "calls a minute is spent.",
-                code="3001", retry_after=wait, retry_at=frees,
-            )
+            raise _window_spent(limit, name, wait, frees)
         time.sleep(max(wait, 0.001))
 
 
@@ -133,20 +140,6 @@ def _wait_for(take: Any, max_concurrent: int, max_wait: float) -> Any:
             raise _slot_refused(max_concurrent)
         time.sleep(min(pause, left))
         pause = min(pause * 2, 0.2)
-
-
-@contextmanager
-def _lease_slot(storage: Any, realm: str, limit: int, max_wait: float) -> Iterator[None]:
-    key = f"qbo_sync/inflight/{realm}"
-    lease = _wait_for(lambda: storage.acquire_lease(key, limit, _slot_ttl()), limit, max_wait)
-    try:
-        yield
-    finally:
-        try:
-            storage.release_lease(lease)
-        except Exception as exc:  # noqa: BLE001 - best effort, see _drop
-            logger.warning("could not free an in-flight slot (%s); it expires by itself",
-                           exc.__class__.__name__)
 
 
 def _bump(key: str, ttl: int) -> int | None:
@@ -191,6 +184,62 @@ def _cache_slot(realm: str, limit: int, max_wait: float) -> Iterator[None]:
         _drop(key)
 
 
+# The database budget: every unit in one transaction ------------------------------------
+
+
+class _Refused(Exception):  # noqa: N818 - a signal inside this module, not an error
+    def __init__(self, name: str, item: Any = None) -> None:
+        super().__init__(name)
+        self.name, self.item = name, item
+
+
+def _take_all(storage: Any, realm: str, windows: list[tuple[str, Any]], slots: int) -> Any:
+    """The windows' units and a slot in one short transaction (one commit, where taking
+    them one by one costs one each), or none of them: the refusal, for the caller to wait
+    outside the transaction, which holds the database's write lock on SQLite."""
+    limiter = _limiter(storage_uri())
+    try:
+        with storage.atomic():
+            for name, item in windows:
+                if not limiter.hit(item, "qbo_sync", name, realm):
+                    raise _Refused(name, item)
+            lease = storage.acquire_lease(f"qbo_sync/inflight/{realm}", slots, _slot_ttl())
+            if lease is None:
+                raise _Refused("slots")
+            return lease
+    except _Refused as refused:
+        return refused
+
+
+@contextmanager
+def _database_budget(storage: Any, realm: str, windows: list[tuple[str, Any]],
+                     slots: int, max_wait: float) -> Iterator[None]:
+    deadline = time.monotonic() + max_wait
+    pause = 0.01
+    while isinstance(taken := _take_all(storage, realm, windows, slots), _Refused):
+        if taken.name == "slots":
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise _slot_refused(slots)
+            time.sleep(min(pause, left))
+            pause = min(pause * 2, 0.2)
+            continue
+        frees = _limiter(storage_uri()).get_window_stats(
+            taken.item, "qbo_sync", taken.name, realm).reset_time
+        wait = frees - time.time()
+        if time.monotonic() + wait > deadline:
+            raise _window_spent(taken.item.amount, taken.name, wait, frees)
+        time.sleep(max(wait, 0.001))
+    try:
+        yield
+    finally:
+        try:
+            storage.release_lease(taken)
+        except Exception as exc:  # noqa: BLE001 - best effort, see _drop
+            logger.warning("could not free an in-flight slot (%s); it expires by itself",
+                           exc.__class__.__name__)
+
+
 # The budget -----------------------------------------------------------------------------
 
 
@@ -202,13 +251,18 @@ def budget(realm: str, *, batch: bool = False) -> Iterator[None]:
         yield
         return
     max_wait = float(app_settings.RATE_LIMIT_MAX_WAIT)
+    storage, limit = _storage(), int(app_settings.MAX_CONCURRENT)
+    if hasattr(storage, "acquire_lease"):
+        windows = [("requests", _item(int(app_settings.RATE_LIMIT_PER_MINUTE)))]
+        if batch:
+            windows.insert(0, ("batch", _item(BATCH_PER_MINUTE)))
+        with _database_budget(storage, realm, windows, limit, max_wait):
+            yield
+        return
     if batch:  # first: the batch budget binds in a backfill, and a refusal here costs none
         _take_window(realm, "batch", BATCH_PER_MINUTE, max_wait)
     _take_window(realm, "requests", int(app_settings.RATE_LIMIT_PER_MINUTE), max_wait)
-    storage, limit = _storage(), int(app_settings.MAX_CONCURRENT)
-    slot = (_lease_slot(storage, realm, limit, max_wait) if hasattr(storage, "acquire_lease")
-            else _cache_slot(realm, limit, max_wait))
-    with slot:
+    with _cache_slot(realm, limit, max_wait):
         yield
 
 

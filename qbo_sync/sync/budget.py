@@ -18,6 +18,7 @@ that expire by themselves, so a killed worker does not keep one.
 from __future__ import annotations
 
 import time
+from typing import Any
 from urllib.parse import urlparse
 
 from django.db import DatabaseError, IntegrityError, transaction
@@ -46,7 +47,11 @@ class DatabaseStorage(Storage, MovingWindowSupport):
 
     # Locking ---------------------------------------------------------------------------
 
-    def _lock(self, key: str) -> BudgetKey:
+    def atomic(self) -> Any:
+        """One transaction for several takes (a window unit and a slot): all or none."""
+        return transaction.atomic(using=self.alias)
+
+    def _lock(self, key: str) -> None:
         """Lock ``key``'s row for the current transaction (creating it the first time)."""
         rows = BudgetKey.objects.using(self.alias).filter(key=key)
         # A write first: SQLite takes its write lock here even in a DEFERRED transaction,
@@ -58,7 +63,6 @@ class DatabaseStorage(Storage, MovingWindowSupport):
             except IntegrityError:  # another process created it first
                 pass
             rows.update(count=F("count"))
-        return rows.get()
 
     # Moving window ---------------------------------------------------------------------
 
@@ -91,7 +95,8 @@ class DatabaseStorage(Storage, MovingWindowSupport):
 
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
         with transaction.atomic(using=self.alias):
-            row = self._lock(key)
+            self._lock(key)
+            row = BudgetKey.objects.using(self.alias).get(key=key)
             now = time.time()
             if row.expires_at <= now:
                 row.count, row.expires_at = 0, now + expiry

@@ -128,3 +128,19 @@ def test_429s_are_counted_per_realm():
     throttle.record_throttled("r1")
     throttle.record_throttled("r1")
     assert (throttle.throttled_count("r1"), throttle.throttled_count("r2")) == (2, 0)
+
+
+def test_a_refused_call_takes_no_unit_of_any_budget(monkeypatch):
+    """A batch call refused for want of a plain request gives its batch unit back (both
+    are taken in one transaction), so refusals never eat into the batch budget."""
+    monkeypatch.setattr(throttle, "BATCH_PER_MINUTE", 5)
+    with limits(RATE_LIMIT_PER_MINUTE=1, RATE_LIMIT_MAX_WAIT=0):
+        with throttle.budget("r1"):
+            pass
+        for _ in range(3):
+            with pytest.raises(BudgetSpent):
+                with throttle.budget("r1", batch=True):
+                    pass
+    limiter = throttle._limiter(throttle.storage_uri())
+    stats = limiter.get_window_stats(throttle._item(5), "qbo_sync", "batch", "r1")
+    assert stats.remaining == 5
