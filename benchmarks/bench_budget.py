@@ -2,10 +2,12 @@
 per QBO call, in the database storage of the embedded default against ``memory://``
 (per process, the old default), ABBA-interleaved.
 
-    .venv/bin/python -m benchmarks.bench_budget [--calls 300] [--rounds 2]
+    .venv/bin/python -m benchmarks.bench_budget [--calls 300] [--rounds 2] [--postgres]
 
-A throwaway SQLite file (WAL, IMMEDIATE transactions, as in the example settings); no
-QBO call is made: only ``throttle.budget(realm)``, with a limit high enough never to wait.
+A throwaway SQLite file (WAL, IMMEDIATE transactions, as in the example settings), or with
+``--postgres`` a throwaway PostgreSQL database (no Redis: the budget is then in
+PostgreSQL, locked by row). No QBO call is made: only ``throttle.budget(realm)``, with a
+limit high enough never to wait.
 """
 
 from __future__ import annotations
@@ -17,13 +19,28 @@ import tempfile
 import time
 
 from .bench_push import _setup_django
+from .bench_save_cost import _postgres_database
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=300, help="calls per run")
     parser.add_argument("--rounds", type=int, default=2, help="ABBA rounds")
+    parser.add_argument("--postgres", action="store_true", help="PostgreSQL, not SQLite")
     args = parser.parse_args()
+    drop, where = None, "SQLite file (WAL)"
+    if args.postgres:
+        os.environ["QBO_DB"] = "postgres"
+        os.environ["PGDATABASE"], drop = _postgres_database()
+        where = "PostgreSQL"
+    try:
+        _run(args, where)
+    finally:
+        if drop is not None:
+            drop()
+
+
+def _run(args: argparse.Namespace, where: str) -> None:
     with tempfile.TemporaryDirectory(prefix="qbo-bench-") as folder:
         _setup_django(os.path.join(folder, "bench.sqlite3"))
         from django.conf import settings
@@ -46,7 +63,7 @@ def main() -> None:
                             pass
                         timings[uri].append(time.perf_counter() - start)
         print(f"throttle.budget(): {args.calls} calls per run, {args.rounds} ABBA rounds, "
-              "SQLite file (WAL)")
+              f"{where}, database storage {throttle.storage_uri()!r} by default")
         for uri, values in timings.items():
             ordered = sorted(values)
             p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
