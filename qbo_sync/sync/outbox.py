@@ -11,8 +11,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
-from django.db import transaction
-from django.db.models import F, Q
+from django.db import connections, router, transaction
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from ..adapters import get_adapter
@@ -87,12 +87,9 @@ def enqueue(
         waiting = waiting.filter(action=JobAction.SETTLE)
     else:
         waiting = waiting.exclude(action=JobAction.SETTLE)
-    waiting = waiting.order_by("pk").first()
-    if waiting is not None and _join(waiting, action):
-        return waiting
     status = SyncJob.Status.PENDING if conn.is_connected else SyncJob.Status.PARKED
     pending = status == SyncJob.Status.PENDING
-    job = SyncJob.objects.create(
+    job = SyncJob(
         connection=conn, workspace=workspace, content_type=ct, object_id=str(obj.pk),
         entity=kind, action=action, status=status, next_attempt_at=due,
         max_attempts=int(_retry("MAX_ATTEMPTS")),
@@ -100,12 +97,45 @@ def enqueue(
         # statement less on every save (unmarked again if the broker refuses it).
         dispatched_at=timezone.now() if pending else None,
     )
+    # The usual case, nothing waiting, in one statement; else join the waiting job.
+    if not _insert_unless(job, waiting):
+        found = waiting.order_by("pk").first()
+        if found is not None and _join(found, action):
+            return found
+        job.save(force_insert=True)  # a worker took it first: a job of our own
     if pending:
         if len(_marked) > 10_000:  # rolled-back saves never dispatch; forgetting costs
             _marked.clear()        # only the UPDATE this set saves
         _marked.add(job.pk)
         dispatch_on_commit(job.pk)
     return job
+
+
+def _insert_unless(job: SyncJob, waiting: QuerySet) -> bool:
+    """``INSERT … SELECT … WHERE NOT EXISTS (waiting)``: write ``job`` unless a job is
+    waiting, in one statement; True when written (``job.pk`` is then set)."""
+    alias = router.db_for_write(SyncJob)
+    conn = connections[alias]
+    fields = [f for f in SyncJob._meta.concrete_fields if not f.primary_key]
+    values = [f.get_db_prep_save(f.pre_save(job, True), conn) for f in fields]
+    quote = conn.ops.quote_name
+    # PostgreSQL types a bare parameter in a SELECT list as text; SQLite needs no cast
+    # (and a CAST there would change the value's affinity).
+    cells = [f"CAST(%s AS {f.db_type(conn)})" if conn.vendor == "postgresql" else "%s"
+             for f in fields]
+    exists, exists_params = waiting.values("pk").query.get_compiler(using=alias).as_sql()
+    sql = (f"INSERT INTO {quote(SyncJob._meta.db_table)} "
+           f"({', '.join(quote(f.column) for f in fields)}) "
+           f"SELECT {', '.join(cells)} WHERE NOT EXISTS ({exists}) "
+           f"RETURNING {quote(SyncJob._meta.pk.column)}")
+    with conn.cursor() as cursor:
+        cursor.execute(sql, [*values, *exists_params])
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    job.pk = row[0]
+    job._state.adding, job._state.db = False, alias
+    return True
 
 
 #: Jobs written already marked dispatched (by :func:`enqueue`): their dispatch needs no
