@@ -15,3 +15,5 @@ class QBOSyncConfig(AppConfig):
         receivers.connect()
         signals.sync_succeeded.connect(notices.on_sync_succeeded,
                                        dispatch_uid="qbo_sync.alerts.notices")
+        # Registers the database storage of the call budget with ``limits``.
+        from .sync import budget  # noqa: F401

@@ -7,10 +7,13 @@ default`` to include the checks that read the database (the encryption canary).
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlparse
 
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 from django.db import DatabaseError
+from limits.errors import ConfigurationError as LimitsConfigurationError
+from limits.storage import storage_from_string
 
 from .adapters import KINDS, get_adapter
 from .alerts.config import problems as alert_problems
@@ -24,6 +27,7 @@ from .conf import (
 )
 from .exceptions import ConfigurationError
 from .models import KEY_CANARY, Connection
+from .qbo import throttle
 
 
 @register()
@@ -122,7 +126,35 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
             id="qbo_sync.W001",
         ))
     errors += _check_sqlite_options()
+    errors += _check_rate_limit_storage(env)
     return errors
+
+
+def _check_rate_limit_storage(env: str) -> list:
+    """The call budget's storage: one ``limits`` knows, and shared across workers."""
+    if not app_settings.RATE_LIMIT_ENABLED:
+        return []
+    uri = throttle.storage_uri()
+    scheme = urlparse(uri).scheme
+    try:
+        storage_from_string(uri)  # builds it only: no storage connects before a call
+    except LimitsConfigurationError as err:
+        return [Error(
+            f"QBO_SYNC['RATE_LIMIT_STORAGE'] is {uri!r}, which the limits library cannot "
+            f"use: {err}.",
+            hint='Use a limits storage URI ("redis://host:6379/2"), or leave it out to use '
+            "the Redis of RATE_LIMIT_CACHE or the database.",
+            id="qbo_sync.E014",
+        )]
+    if scheme == "memory" and env != "simulator":
+        return [Warning(
+            "QBO_SYNC['RATE_LIMIT_STORAGE'] is memory://: each worker process keeps a "
+            "call budget of its own, so several workers together can pass QuickBooks' "
+            "limits and be throttled.",
+            hint="Leave it out (the database, or the Redis of RATE_LIMIT_CACHE).",
+            id="qbo_sync.W003",
+        )]
+    return []
 
 
 def _check_adapters() -> list:

@@ -150,17 +150,19 @@ DEFAULTS: dict[str, Any] = {
     "CAPABILITIES_MAX_AGE": 86400,
     # Items / tax codes / accounts lists shown in the settings screens, cached seconds.
     "LISTS_CACHE_SECONDS": 3600,
-    # Client-side budget per realm (docs/qbo-rules.md §3), kept in this Django cache; use a
-    # shared cache (Redis…) so it holds across workers.
+    # Client-side budget per realm (docs/qbo-rules.md §3). With a Redis RATE_LIMIT_CACHE
+    # it lives there (the in-flight count in that cache), else in the database.
     "RATE_LIMIT_ENABLED": True,
     "RATE_LIMIT_CACHE": "default",
     # A ``limits`` storage URI for the sliding-minute budgets ("redis://host:6379/2"); None
-    # uses the Redis of RATE_LIMIT_CACHE when it is one, else memory:// (per process).
+    # uses the Redis of RATE_LIMIT_CACHE when it is one, else the database
+    # ("qbo-sync-db://default", shared by every worker process on the embedded default).
     "RATE_LIMIT_STORAGE": None,
     "RATE_LIMIT_PER_MINUTE": 450,
     "MAX_CONCURRENT": 10,
-    # Seconds a call may wait for budget before it backs off as if throttled.
-    "RATE_LIMIT_MAX_WAIT": 5,
+    # Seconds a call may wait for budget to free; past that its job is rescheduled for the
+    # moment it frees and the worker moves on to other jobs.
+    "RATE_LIMIT_MAX_WAIT": 1,
     # Metrics (README, "Metrics"): metered QuickBooks reads allowed a month per company;
     # 500,000 is Intuit's free Builder tier (docs/qbo-rules.md §3.1).
     "METERED_READS_PER_MONTH": 500_000,

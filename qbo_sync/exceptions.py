@@ -4,7 +4,7 @@
 group                  reaction
 =====================  ==============================================================
 ReconnectRequired      a person must reconnect the company; park the work
-TransientError         retry later with backoff (Throttled: wait about 60 s)
+TransientError         retry later with backoff (Throttled: Retry-After, else 60 s)
 StaleObjectError       re-read the record and retry once
 QBOValidationError     QBO rejected the data; fix it, then retry by hand
 HostDataError          the app refused a value from QBO (pull); fix it, then retry by hand
@@ -129,16 +129,23 @@ class ServerError(TransientError):
 
 
 class Throttled(TransientError):
-    """429 / 3001: QBO's per-realm limit was reached; wait about 60 s (docs/qbo-rules.md §3)."""
+    """429 / 3001: QBO's per-realm limit was reached; wait as long as its ``Retry-After``
+    header says, else about 60 s (docs/qbo-rules.md §3)."""
+
+    #: Seconds QBO asked us to wait (its ``Retry-After`` header), when it said.
+    retry_after: float | None = None
 
 
 class BudgetSpent(Throttled):
     """Our own per-realm budget held the call back before it was sent: nothing failed,
-    so the job is rescheduled for the moment budget frees, without counting a try."""
+    so the job is rescheduled for the moment budget frees (``retry_at``, epoch seconds),
+    without counting a try."""
 
-    def __init__(self, message: str, *, retry_after: float, **kwargs: object) -> None:
+    def __init__(self, message: str, *, retry_after: float, retry_at: float | None = None,
+                 **kwargs: object) -> None:
         super().__init__(message, **kwargs)  # type: ignore[arg-type]
         self.retry_after = retry_after
+        self.retry_at = retry_at
 
 
 # Stale -----------------------------------------------------------------------

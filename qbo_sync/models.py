@@ -897,3 +897,47 @@ class InvoiceStanding(models.Model):
         """Whether the host must be told: overdue and not told so, or told so and no
         longer overdue (a host never told is taken to show "not overdue")."""
         return self.overdue is not bool(self.reported)
+
+
+# The shared call budget on the embedded default (sync/budget.py) ----------------------
+
+
+class BudgetKey(models.Model):
+    """One key of the call budget (a realm's minute window, its in-flight slots, its
+    429 counter). A process changing the key's budget locks this row first, so the
+    processes sharing the database take turns; ``count`` and ``expires_at`` serve the
+    ``limits`` counters (the 429 count)."""
+
+    key = models.CharField(max_length=255, unique=True)
+    count = models.BigIntegerField(default=0)
+    expires_at = models.FloatField(default=0)  # epoch seconds
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class BudgetHit(models.Model):
+    """One call in a key's sliding window (epoch seconds); pruned once a window old."""
+
+    key = models.CharField(max_length=255)
+    at = models.FloatField()
+
+    class Meta:
+        indexes = [models.Index(fields=["key", "at"], name="qbo_budget_hit_key_at")]
+
+    def __str__(self) -> str:
+        return f"{self.key} @ {self.at}"
+
+
+class BudgetLease(models.Model):
+    """One call in flight to a realm. It ends when the call does, or by itself at
+    ``expires_at`` when its worker died, so a killed worker never keeps a slot."""
+
+    key = models.CharField(max_length=255)
+    expires_at = models.FloatField()
+
+    class Meta:
+        indexes = [models.Index(fields=["key", "expires_at"], name="qbo_budget_lease_key")]
+
+    def __str__(self) -> str:
+        return f"{self.key} until {self.expires_at}"

@@ -139,3 +139,18 @@ def test_retention_defaults_fill_in_the_kinds_left_out():
                         "attempts": 7}
         assert retention_problems(days) == []
         assert ids() == []
+
+
+def test_the_call_budget_storage_is_checked(settings):
+    from qbo_sync.checks import check_settings
+
+    base = dict(settings.QBO_SYNC)
+    settings.QBO_SYNC = {**base, "RATE_LIMIT_STORAGE": "nosuch://host"}
+    [error] = [e for e in check_settings() if e.id == "qbo_sync.E014"]
+    assert "nosuch://host" in error.msg
+    settings.QBO_SYNC = {**base, "ENVIRONMENT": "sandbox", "CLIENT_ID": "id",
+                         "CLIENT_SECRET": "secret", "RATE_LIMIT_STORAGE": "memory://"}
+    assert [e.id for e in check_settings() if e.id.startswith("qbo_sync.W003")] == [
+        "qbo_sync.W003"]
+    settings.QBO_SYNC = {**base, "RATE_LIMIT_STORAGE": None}  # the database: fine
+    assert not [e for e in check_settings() if e.id in ("qbo_sync.E014", "qbo_sync.W003")]

@@ -32,7 +32,13 @@ from django.views.decorators.debug import sensitive_variables
 
 from .. import __version__
 from ..conf import app_settings, effective_minor_version
-from ..exceptions import AuthenticationFailed, NetworkError, ReconnectRequired, ServerError
+from ..exceptions import (
+    AuthenticationFailed,
+    NetworkError,
+    ReconnectRequired,
+    ServerError,
+    Throttled,
+)
 from ..logs import current_correlation_id
 from ..secrets import Secret
 from . import throttle
@@ -322,7 +328,10 @@ class QBOClient(CompanyMixin):
             response = self._send(method, url, query, content_type, data, fresh, write)
         tid = response.headers.get("intuit_tid", "")
         if response.status_code >= 400:
-            raise exception_from_response(response)
+            error = exception_from_response(response)
+            if isinstance(error, Throttled):
+                throttle.record_throttled(self.realm_id)
+            raise error
         try:
             parsed = json.loads(response.content or b"{}", parse_float=Decimal)
         except ValueError:

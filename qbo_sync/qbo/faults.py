@@ -17,6 +17,8 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from http import HTTPStatus
 from typing import Any
 
@@ -243,14 +245,39 @@ def exception_from_response(response: requests.Response) -> QBOSyncError:
     status = response.status_code
     parsed = parse_body(response.content or b"")
     if parsed is not None:
-        return build_exception(parsed[0], parsed[1], status_code=status, intuit_tid=tid)
-    cls = class_for_status(status)
-    return cls(
-        _status_text(status),
-        detail=_body_hint(response),
-        status_code=status,
-        intuit_tid=tid,
-    )
+        exc = build_exception(parsed[0], parsed[1], status_code=status, intuit_tid=tid)
+    else:
+        exc = class_for_status(status)(
+            _status_text(status),
+            detail=_body_hint(response),
+            status_code=status,
+            intuit_tid=tid,
+        )
+    if isinstance(exc, Throttled):
+        exc.retry_after = retry_after(response.headers.get("Retry-After"))
+    return exc
+
+
+def retry_after(value: str | None) -> float | None:
+    """Seconds a ``Retry-After`` header asks for (a number of seconds or an HTTP date,
+    RFC 9110 §10.2.3); None when absent or unreadable. QBO does not document it
+    (docs/qbo-rules.md §3), so it is honoured when sent and never required."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:  # an HTTP date is always GMT
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - datetime.now(UTC)).total_seconds()
+    if seconds != seconds or seconds in (float("inf"), float("-inf")):  # NaN, inf
+        return None
+    return max(seconds, 0.0)
 
 
 def _status_text(status_code: int | None) -> str:

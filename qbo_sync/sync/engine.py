@@ -39,7 +39,7 @@ from ..push.documents import HANDLERS as PUSH_HANDLERS
 from ..push.time_entries import HANDLERS as TIME_HANDLERS
 from ..qbo.client import shared_session
 from .job import Defer, Handler, JobRun, Skip, worker_id
-from .outbox import GONE_ACTIONS, dispatch_on_commit
+from .outbox import GONE_ACTIONS, dispatch_at_on_commit, dispatch_on_commit
 
 logger = logging.getLogger("qbo_sync.engine")
 
@@ -151,8 +151,11 @@ def execute(job: SyncJob) -> str:
         job.attempts -= 1
         attempt.delete()
         job.error = {}
+        # The worker goes on to other jobs (other companies'); this one comes back at
+        # the exact moment the budget frees.
         _finish(job, None, started, SyncJob.Status.PENDING, message=str(spent), run=run,
-                next_in=spent.retry_after)
+                next_in=_until(spent))
+        dispatch_at_on_commit(job.pk, job.next_attempt_at)
     except QBOSyncError as err:
         _fail(job, attempt, started, err, run)
     except _INFRA_ERRORS as exc:
@@ -241,12 +244,21 @@ def _grant_alive(job: SyncJob) -> bool:
 
 def backoff(attempts: int, err: QBOSyncError | None = None) -> float:
     """Seconds before the next automatic try: BASE_DELAY × 2^(n-1) with ±10 % jitter.
-    A 429 waits at least 60 s (docs/qbo-rules.md §3)."""
+    A 429 waits as long as QBO's Retry-After says, else at least 60 s (docs/qbo-rules.md §3)."""
     base = float(app_settings.RETRY["BASE_DELAY"])
     delay = base * (2 ** max(attempts - 1, 0))
     if isinstance(err, Throttled):
+        if err.retry_after is not None:  # QBO said how long: never sooner
+            return err.retry_after * random.uniform(1.0, 1.1)
         delay = max(delay, 60.0)
     return delay * random.uniform(0.9, 1.1)
+
+
+def _until(spent: BudgetSpent) -> float:
+    """Seconds from now to the moment the budget frees."""
+    if spent.retry_at is None:
+        return spent.retry_after
+    return max(spent.retry_at - time.time(), 0.0)
 
 
 def _message(err: QBOSyncError) -> str:

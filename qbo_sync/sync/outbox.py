@@ -7,19 +7,19 @@ QBO (docs/architecture.md, invariants 1 and 4)."""
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
-from django.db import transaction
-from django.db.models import F, Q
+from django.db import connections, router, transaction
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from ..adapters import get_adapter
 from ..conf import app_settings
 from ..exceptions import ReconnectRequired, TransientError
 from ..models import Connection, JobAction, JobRetry, JobTrigger, SyncJob
-from .queue import queue_task
+from .queue import queue_task, queue_task_at
 
 logger = logging.getLogger("qbo_sync.outbox")
 
@@ -91,18 +91,60 @@ def enqueue(
         waiting = waiting.filter(action=JobAction.SETTLE)
     else:
         waiting = waiting.exclude(action=JobAction.SETTLE)
-    waiting = waiting.order_by("pk").first()
-    if waiting is not None and _join(waiting, action, trigger):
-        return waiting
     status = SyncJob.Status.PENDING if conn.is_connected else SyncJob.Status.PARKED
-    job = SyncJob.objects.create(
+    pending = status == SyncJob.Status.PENDING
+    job = SyncJob(
         connection=conn, workspace=workspace, content_type=ct, object_id=str(obj.pk),
         entity=kind, action=action, status=status, next_attempt_at=due,
         max_attempts=int(_retry("MAX_ATTEMPTS")), trigger=trigger, requested_by=_person(user),
+        # Marked dispatched in the INSERT, not in an UPDATE after the enqueue: one
+        # statement less on every save (unmarked again if the broker refuses it).
+        dispatched_at=timezone.now() if pending else None,
     )
-    if status == SyncJob.Status.PENDING:
+    # The usual case, nothing waiting, in one statement; else join the waiting job.
+    if not _insert_unless(job, waiting):
+        found = waiting.order_by("pk").first()
+        if found is not None and _join(found, action, trigger):
+            return found
+        job.save(force_insert=True)  # a worker took it first: a job of our own
+    if pending:
+        if len(_marked) > 10_000:  # rolled-back saves never dispatch; forgetting costs
+            _marked.clear()        # only the UPDATE this set saves
+        _marked.add(job.pk)
         dispatch_on_commit(job.pk)
     return job
+
+
+def _insert_unless(job: SyncJob, waiting: QuerySet) -> bool:
+    """``INSERT … SELECT … WHERE NOT EXISTS (waiting)``: write ``job`` unless a job is
+    waiting, in one statement; True when written (``job.pk`` is then set)."""
+    alias = router.db_for_write(SyncJob)
+    conn = connections[alias]
+    fields = [f for f in SyncJob._meta.concrete_fields if not f.primary_key]
+    values = [f.get_db_prep_save(f.pre_save(job, True), conn) for f in fields]
+    quote = conn.ops.quote_name
+    # PostgreSQL types a bare parameter in a SELECT list as text; SQLite needs no cast
+    # (and a CAST there would change the value's affinity).
+    cells = [f"CAST(%s AS {f.db_type(conn)})" if conn.vendor == "postgresql" else "%s"
+             for f in fields]
+    exists, exists_params = waiting.values("pk").query.get_compiler(using=alias).as_sql()
+    sql = (f"INSERT INTO {quote(SyncJob._meta.db_table)} "
+           f"({', '.join(quote(f.column) for f in fields)}) "
+           f"SELECT {', '.join(cells)} WHERE NOT EXISTS ({exists}) "
+           f"RETURNING {quote(SyncJob._meta.pk.column)}")
+    with conn.cursor() as cursor:
+        cursor.execute(sql, [*values, *exists_params])
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    job.pk = row[0]
+    job._state.adding, job._state.db = False, alias
+    return True
+
+
+#: Jobs written already marked dispatched (by :func:`enqueue`): their dispatch needs no
+#: UPDATE, unless the broker refuses them.
+_marked: set[int] = set()
 
 
 def _join(waiting: SyncJob, action: str, trigger: str = "") -> bool:
@@ -139,14 +181,32 @@ def dispatch_many(job_ids: list[int]) -> int:
     """Hand jobs to workers, recording when in one UPDATE; returns how many went."""
     sent = [pk for pk in job_ids
             if queue_task("qbo_sync.tasks.run_job", pk, name=f"qbo_sync job {pk}")]
-    if sent:
-        SyncJob.objects.filter(pk__in=sent).update(dispatched_at=timezone.now())
+    marked = {pk for pk in job_ids if pk in _marked}
+    _marked.difference_update(marked)
+    if refused := [pk for pk in marked if pk not in sent]:  # back to the sweeper
+        SyncJob.objects.filter(pk__in=refused).update(dispatched_at=None)
+    if unmarked := [pk for pk in sent if pk not in marked]:
+        SyncJob.objects.filter(pk__in=unmarked).update(dispatched_at=timezone.now())
     return len(sent)
 
 
 def _person(user: Any) -> Any:
     """``user`` when it is a saved, signed-in user; None (the system) otherwise."""
     return user if getattr(user, "is_authenticated", False) and user.pk is not None else None
+
+
+def dispatch_at_on_commit(job_id: int, when: datetime) -> None:
+    """Hand the job to a worker at ``when`` (its new ``next_attempt_at``), once the
+    current transaction commits: the worker that put it off is free meanwhile. If the
+    broker cannot hold a task back, or refuses it, the sweeper runs the job instead."""
+
+    def send() -> None:
+        if queue_task_at("qbo_sync.tasks.run_job", job_id, at=when,
+                         name=f"qbo_sync job {job_id}"):
+            # Dispatched for this attempt: the sweeper leaves it to the broker.
+            SyncJob.objects.filter(pk=job_id).update(dispatched_at=when)
+
+    transaction.on_commit(send)
 
 
 def enqueue_many(kind: str, objs: list[Any], *, connection: Connection,

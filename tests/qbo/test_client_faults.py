@@ -306,7 +306,9 @@ API = "http://qbo.test"
 @pytest.fixture
 def fake_oauth(monkeypatch, settings):
     """Token functions that hand out "token-1", then "token-2" after a refresh."""
-    settings.QBO_SYNC = {"ENVIRONMENT": "simulator", "SIMULATOR_URL": API}
+    # Offline: no database, so the call budget stays in this process's memory.
+    settings.QBO_SYNC = {"ENVIRONMENT": "simulator", "SIMULATOR_URL": API,
+                         "RATE_LIMIT_STORAGE": "memory://"}
     state = {"token": "token-1", "refreshed_with": []}
 
     def get_access_token(connection):

@@ -10,6 +10,10 @@ from example_project.settings import QBO_SYNC
 from qbo_sync.exceptions import Throttled
 from qbo_sync.qbo import throttle
 
+# The default storage: the database every worker process shares (committed, so that the
+# thread below sees the slot another connection holds).
+pytestmark = pytest.mark.django_db(transaction=True)
+
 
 def limits(**kw):
     return override_settings(QBO_SYNC={**QBO_SYNC, **kw})
@@ -89,7 +93,7 @@ def test_the_minute_is_sliding_like_qbos_not_a_fixed_window(monkeypatch):
                 pass
 
 
-def test_the_window_lives_in_the_redis_of_the_cache_when_there_is_one(settings):
+def test_the_window_lives_in_the_redis_of_the_cache_else_in_the_database(settings):
     with limits(RATE_LIMIT_CACHE="default"):
         settings.CACHES = {"default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
@@ -97,6 +101,6 @@ def test_the_window_lives_in_the_redis_of_the_cache_when_there_is_one(settings):
         assert throttle.storage_uri() == "redis://127.0.0.1:6379/1"
         settings.CACHES = {"default": {
             "BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-        assert throttle.storage_uri() == "memory://"
+        assert throttle.storage_uri() == "qbo-sync-db://default"  # shared by processes
     with limits(RATE_LIMIT_STORAGE="redis://127.0.0.1:6379/5"):
         assert throttle.storage_uri() == "redis://127.0.0.1:6379/5"
