@@ -155,6 +155,9 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CONCURRENT": 10,
     # Seconds a call may wait for budget before it backs off as if throttled.
     "RATE_LIMIT_MAX_WAIT": 5,
+    # Due push jobs of one connection a worker claims together; their creates go as
+    # QBO /batch calls of up to 30 items (sync/batch.py). 1 sends every job alone.
+    "BATCH_SIZE": 30,
 }
 
 
