@@ -1,12 +1,13 @@
 """Settings of the backfill benchmark (``benchmarks/bench_backfill.py``): the example
-product's as shipped, with the worker count of the run and quiet logs."""
+product's as shipped, with the worker count of the run and quiet logs; ``--max-wait``
+sets how long a call may wait for budget (``RATE_LIMIT_MAX_WAIT``)."""
 
 from __future__ import annotations
 
 import os
 
 from example_project.settings import *  # noqa: F403
-from example_project.settings import Q_CLUSTER
+from example_project.settings import Q_CLUSTER, QBO_SYNC
 
 Q_CLUSTER = {
     **Q_CLUSTER,
@@ -14,3 +15,5 @@ Q_CLUSTER = {
     "workers": int(os.environ.get("BACKFILL_WORKERS", "2")),
     "log_level": "ERROR",
 }
+if os.environ.get("BACKFILL_MAX_WAIT"):
+    QBO_SYNC = {**QBO_SYNC, "RATE_LIMIT_MAX_WAIT": float(os.environ["BACKFILL_MAX_WAIT"])}

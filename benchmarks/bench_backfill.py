@@ -2,7 +2,7 @@
 workers to the simulator with QBO's throttles on and latency on every call.
 
     .venv/bin/python -m benchmarks.bench_backfill [--workers 1 2 4] [--contacts 200]
-        [--invoices 1000] [--latency 0.15] [--stack sqlite|postgres]
+        [--invoices 1000] [--latency 0.15] [--stack sqlite|postgres] [--max-wait S]
 
 For each worker count, a fresh stack: a database (a SQLite file and django-q2's ORM
 broker, or with ``--stack postgres`` the PostgreSQL database ``qbo_backfill`` and a
@@ -77,6 +77,8 @@ def one(args: argparse.Namespace) -> dict:
            "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),
            "QBO_VAR_DIR": str(workdir), "QBO_Q_LOG_LEVEL": "ERROR",
            "BACKFILL_WORKERS": str(args.one), "OAUTHLIB_INSECURE_TRANSPORT": "1"}
+    if args.max_wait is not None:
+        env["BACKFILL_MAX_WAIT"] = str(args.max_wait)
     redis = None
     if args.stack == "postgres":
         _postgres_database("qbo_backfill")
@@ -201,6 +203,8 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.15)
     parser.add_argument("--stack", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--timeout", type=float, default=900)
+    parser.add_argument("--max-wait", type=float, default=None,
+                        help="RATE_LIMIT_MAX_WAIT for the workers (default: the product's)")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
@@ -211,14 +215,17 @@ def main() -> None:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True, cwd=ROOT).stdout.strip()
     print(f"backfill: {args.contacts} contacts + {args.invoices} sent invoices, "
-          f"{args.latency:.2f} s latency per call, QBO's throttles on, {args.stack} stack; "
+          f"{args.latency:.2f} s latency per call, QBO's throttles on, {args.stack} stack, "
+          f"RATE_LIMIT_MAX_WAIT {args.max_wait if args.max_wait is not None else 'default'}; "
           f"commit {commit}, {os.cpu_count()} cores", flush=True)
     for workers in args.workers:
         out = subprocess.run([sys.executable, "-m", "benchmarks.bench_backfill",
                               "--one", str(workers), "--contacts", str(args.contacts),
                               "--invoices", str(args.invoices), "--latency",
                               str(args.latency), "--stack", args.stack, "--timeout",
-                              str(args.timeout)], capture_output=True, text=True, cwd=ROOT)
+                              str(args.timeout),
+                              *(["--max-wait", str(args.max_wait)] if args.max_wait is not None
+                                else [])], capture_output=True, text=True, cwd=ROOT)
         lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
         if out.returncode or not lines:
             print(f"  {workers} workers: run failed\n{out.stdout[-2000:]}{out.stderr[-3000:]}")

@@ -218,3 +218,32 @@ def test_bids_are_deterministic_and_short(connected):
     assert batch.bid(job) == "zzzzzzz-12"
     assert batch.bid(job) == batch.bid(SyncJob(pk=36 ** 7 - 1, attempts=12))
     assert batch.bid(SyncJob(pk=5, attempts=1)) != batch.bid(SyncJob(pk=5, attempts=2))
+
+
+def test_batch_items_carry_job_bids_and_the_call_a_requestid(qbo_simulator, connected,
+                                                             us_workspace, held):
+    _contacts(us_workspace, 3)
+    qbo_simulator.clear_log()
+    batch.run_job(held[0])
+    [call] = [r for r in api_calls(qbo_simulator) if r.path.endswith("/batch")]
+    bids = [item["bId"] for item in json.loads(call.body)["BatchItemRequest"]]
+    assert bids == [batch.bid(job) for job in SyncJob.objects.order_by("pk")]
+    assert 0 < len(call.query["requestid"]) <= 36  # docs/qbo-rules.md §2.4
+
+
+def test_an_update_in_a_batch_run_goes_as_its_own_call(qbo_simulator, connected, contact,
+                                                       us_workspace, held):
+    invoice = send_invoice(contact)
+    batch.run_job(held[-1])  # the contact and the invoice, created
+    assert job_for(invoice).status == "succeeded"
+    invoice.memo = "Changed terms"
+    invoice.save()
+    _contacts(us_workspace, 2, prefix="Later")
+    qbo_simulator.clear_log()
+    assert batch.run_job(job_for(invoice).pk) == "succeeded"
+    # Customers first (dependency order), the update on its own call.
+    assert [r.path.rsplit("/", 1)[-1] for r in writes(qbo_simulator)] == ["batch", "invoice"]
+    assert _batches(qbo_simulator) == [["Customer", "Customer"]]
+    [qinv] = qbo(qbo_simulator, "Invoice")
+    assert qinv["CustomerMemo"]["value"] == "Changed terms"
+    assert job_for(invoice).action == "update"
