@@ -3,6 +3,7 @@ workers to the simulator with QBO's throttles on and latency on every call.
 
     .venv/bin/python -m benchmarks.bench_backfill [--workers 1 2 4] [--contacts 200]
         [--invoices 1000] [--latency 0.15] [--stack sqlite|postgres] [--max-wait S]
+        [--shared-budget]
 
 For each worker count, a fresh stack: a database (a SQLite file and django-q2's ORM
 broker, or with ``--stack postgres`` the PostgreSQL database ``qbo_backfill`` and a
@@ -12,6 +13,9 @@ and one cluster of that many workers. The records are written with qbo_sync's
 receivers muted, then their pushes are queued at once, as a historical sync does
 (``outbox.enqueue_many``); the clock runs from that moment until no job is pending or
 running. Every minute the harness sweeps, as the scheduled ``qbo_sync.sweep`` would.
+``--shared-budget`` keeps the workers' minute budgets in a Redis of the run's own
+(``RATE_LIMIT_STORAGE``) on the default stack too, where each worker process otherwise
+counts alone (``memory://``).
 
 Printed per run: wall time; QBO calls by kind and 429s; local CPU per entity (the
 cluster's processes, measured with ``getrusage`` once they have exited; the simulator
@@ -81,10 +85,13 @@ def one(args: argparse.Namespace) -> dict:
     if args.max_wait is not None:
         env["BACKFILL_MAX_WAIT"] = str(args.max_wait)
     redis = None
-    if args.stack == "postgres":
-        _postgres_database("qbo_backfill")
+    if args.stack == "postgres" or args.shared_budget:
         redis = RedisServer(workdir)
         redis.start()
+    if args.shared_budget:
+        env["BACKFILL_BUDGET_STORAGE"] = f"redis://127.0.0.1:{redis.port}/2"
+    if args.stack == "postgres":
+        _postgres_database("qbo_backfill")
         env.update(QBO_DB="postgres", PGDATABASE="qbo_backfill", QBO_BROKER="redis",
                    REDIS_URL=f"redis://127.0.0.1:{redis.port}/0",
                    REDIS_CACHE_URL=f"redis://127.0.0.1:{redis.port}/1")
@@ -210,6 +217,8 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=900)
     parser.add_argument("--max-wait", type=float, default=None,
                         help="RATE_LIMIT_MAX_WAIT for the workers (default: the product's)")
+    parser.add_argument("--shared-budget", action="store_true",
+                        help="the minute budgets in a Redis the workers share")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
@@ -221,7 +230,8 @@ def main() -> None:
                             text=True, cwd=ROOT).stdout.strip()
     print(f"backfill: {args.contacts} contacts + {args.invoices} sent invoices, "
           f"{args.latency:.2f} s latency per call, QBO's throttles on, {args.stack} stack, "
-          f"RATE_LIMIT_MAX_WAIT {args.max_wait if args.max_wait is not None else 'default'}; "
+          f"RATE_LIMIT_MAX_WAIT {args.max_wait if args.max_wait is not None else 'default'}, "
+          f"budget {'shared' if args.shared_budget or args.stack == 'postgres' else 'default'}; "
           f"commit {commit}, {os.cpu_count()} cores", flush=True)
     for workers in args.workers:
         out = subprocess.run([sys.executable, "-m", "benchmarks.bench_backfill",
@@ -230,7 +240,9 @@ def main() -> None:
                               str(args.latency), "--stack", args.stack, "--timeout",
                               str(args.timeout),
                               *(["--max-wait", str(args.max_wait)] if args.max_wait is not None
-                                else [])], capture_output=True, text=True, cwd=ROOT)
+                                else []),
+                              *(["--shared-budget"] if args.shared_budget else [])],
+                             capture_output=True, text=True, cwd=ROOT)
         lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
         if out.returncode or not lines:
             print(f"  {workers} workers: run failed\n{out.stdout[-2000:]}{out.stderr[-3000:]}")
