@@ -201,6 +201,9 @@ DEFAULTS: dict[str, Any] = {
         # "payment_received"]} (qbo_sync.alerts.notices). None by default.
         "RECORD_NOTICES": {},
     },
+    # Due push jobs of one connection a worker claims together; their creates go as
+    # QBO /batch calls of up to 30 items (sync/batch.py). 1 sends every job alone.
+    "BATCH_SIZE": 30,
 }
 
 

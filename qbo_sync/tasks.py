@@ -10,12 +10,13 @@ from .alerts import service as alerts
 from .imports import run as imports
 from .pull import cycle, overdue, webhooks
 from .reconcile import run as reconcile
-from .sync import engine, history, outbox, retention
+from .sync import batch, history, outbox, retention
 
 
 def run_job(job_id: int) -> str:
-    """Run one sync job (push or pull). Returns its status afterwards."""
-    return engine.run_job(job_id)
+    """Run one sync job (push or pull), with the connection's other due pushes as
+    ``/batch`` calls when there are any (sync/batch.py). Returns its status afterwards."""
+    return batch.run_job(job_id)
 
 
 def sweep() -> int:

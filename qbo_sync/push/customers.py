@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -16,18 +17,30 @@ from ..sync import links
 from ..sync.job import JobRun, Skip
 from . import gone
 from .context import context, record
-from .write import create_once, is_our_write, reread_or_conflict, settle_found
+from .write import Planned, begin_create, is_our_write, perform, reread_or_conflict, settle_found
 
 
 def push_contact(run: JobRun) -> str:
+    return perform(plan_contact(run)) or ""
+
+
+def plan_contact(run: JobRun) -> str | Planned:
+    """:func:`push_contact` up to its create call (``write.Planned``), or done."""
     if run.obj is None:
         return gone.contact_gone(run) or ""
-    return sync_customer(run, run.obj)
+    return plan_customer(run, run.obj)
 
 
 def sync_customer(run: JobRun, contact: Any, *, currency: str = "",
                   dependency: bool = False) -> str:
     """The QBO customer id for ``contact`` (in ``currency``), creating or updating it."""
+    return perform(plan_customer(run, contact, currency=currency,
+                                 dependency=dependency)) or ""
+
+
+def plan_customer(run: JobRun, contact: Any, *, currency: str = "",
+                  dependency: bool = False) -> str | Planned:
+    """:func:`sync_customer` up to its create call, or done."""
     ctx = context(run)
     data = get_adapter("contact").to_data(contact)
     name = mapping.customer_display_name(data)
@@ -57,14 +70,22 @@ def sync_customer(run: JobRun, contact: Any, *, currency: str = "",
         )
         return rows[0] if rows else None
 
+    call = begin_create(run, link, "Customer", payload, probe)
+    return Planned(call, lambda answer: _created(run, contact, link, payload, data.email,
+                                                 name, probe, answer))
+
+
+def _created(run: JobRun, contact: Any, link: EntityLink, payload: dict, email: str,
+             name: str, probe: Callable[[], dict | None],
+             answer: Callable[[], dict]) -> str:
     try:
-        obj = create_once(run, link, "Customer", payload, probe)
+        obj = answer()
         _settle_failed_tries(run, contact, obj)
     except DuplicateNameError as err:
         # docs/qbo-rules.md §5.1: on 6240 look the name up and link when it is the same person.
-        obj = _link_same_email(run, probe(), data.email)
+        obj = _link_same_email(run, probe(), email)
         if obj is None:
-            raise _duplicate_name(err, name, data.email) from err
+            raise _duplicate_name(err, name, email) from err
         run.note(f"QuickBooks already had customer {name!r} with the same email; linked it.")
         # Remember what QBO holds, then send what differs from the contact.
         links.record_write(link, obj, {k: obj[k] for k in payload if k in obj})

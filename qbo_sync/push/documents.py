@@ -27,12 +27,20 @@ from ..sync import links
 from ..sync.job import Defer, JobRun, Skip, worker_id
 from . import billing, gone, settle
 from .context import context, marker, record, with_marker
-from .customers import push_contact, sync_customer
+from .customers import plan_contact, push_contact, sync_customer
 from .totals import settle_totals, unpushed_payments
-from .write import create_once, find_by_marker, settle_found, update_transaction
+from .write import (
+    Planned,
+    begin_create,
+    create_once,
+    find_by_marker,
+    perform,
+    settle_found,
+    update_transaction,
+)
 
-__all__ = ["HANDLERS", "create_once", "push_contact", "push_credit_memo", "push_invoice",
-           "push_payment", "push_refund", "sync_customer"]
+__all__ = ["HANDLERS", "PLANNERS", "create_once", "push_contact", "push_credit_memo",
+           "push_invoice", "push_payment", "push_refund", "sync_customer"]
 
 DEAD = (LinkStatus.VOID, LinkStatus.DELETED)
 
@@ -61,9 +69,18 @@ def _probe_by_customer(run: JobRun, entity: str, customer_id: str, payload: dict
 
 def _create(run: JobRun, link: EntityLink, entity: str, payload: dict, customer_id: str,
             kind: str, key: str) -> str:
+    return _plan_create(run, link, entity, payload, customer_id, kind, key).now() or ""
+
+
+def _plan_create(run: JobRun, link: EntityLink, entity: str, payload: dict,
+                 customer_id: str, kind: str, key: str) -> Planned:
     record(run, payload)
     probe = _probe_by_customer(run, entity, customer_id, payload, marker(kind, key))
-    obj = create_once(run, link, entity, payload, probe)
+    call = begin_create(run, link, entity, payload, probe)
+    return Planned(call, lambda answer: _created(run, link, entity, payload, answer()))
+
+
+def _created(run: JobRun, link: EntityLink, entity: str, payload: dict, obj: dict) -> str:
     if settle_found(run, link, entity, payload, obj,
                     lambda: update_transaction(run, link, entity, payload)):
         return link.qbo_id
@@ -76,6 +93,11 @@ def _create(run: JobRun, link: EntityLink, entity: str, payload: dict, customer_
 
 
 def push_invoice(run: JobRun) -> str | None:
+    return perform(plan_invoice(run))
+
+
+def plan_invoice(run: JobRun) -> str | None | Planned:
+    """:func:`push_invoice` up to its create call (``write.Planned``), or done."""
     if run.obj is None:
         return gone.invoice_gone(run)
     inv, adapter, conn = run.obj, run.adapter, run.connection
@@ -99,16 +121,20 @@ def push_invoice(run: JobRun) -> str | None:
     payload = with_marker(mapping.invoice_payload(data, ctx, customer_id=customer_id),
                           "invoice", data.key)
     link = link or links.get_link(conn, inv, "Invoice")
+
+    def written(qbo_id: str | None) -> str | None:
+        settle_totals(run, link, "Invoice", payload, data,
+                      unpushed=unpushed_payments(run, inv))
+        billing.bill_time_entries(run, inv)
+        signals.invoice_synced.send(sender=SyncJob, job=run.job, obj=inv, qbo_id=qbo_id)
+        return qbo_id
+
     if link.qbo_id:
         run.job.action = JobAction.UPDATE
-        qbo_id = update_transaction(run, link, "Invoice", payload, paid_guard=True)
-    else:
-        run.job.action = JobAction.CREATE
-        qbo_id = _create(run, link, "Invoice", payload, customer_id, "invoice", data.key)
-    settle_totals(run, link, "Invoice", payload, data, unpushed=unpushed_payments(run, inv))
-    billing.bill_time_entries(run, inv)
-    signals.invoice_synced.send(sender=SyncJob, job=run.job, obj=inv, qbo_id=qbo_id)
-    return qbo_id
+        return written(update_transaction(run, link, "Invoice", payload, paid_guard=True))
+    run.job.action = JobAction.CREATE
+    return _plan_create(run, link, "Invoice", payload, customer_id, "invoice",
+                        data.key).then(written)
 
 
 def _void_invoice(run: JobRun, link: EntityLink | None) -> str | None:
@@ -226,6 +252,11 @@ def _dependency_row(run: JobRun, kind: str, obj: Any) -> tuple[SyncJob, dict | N
 def push_payment(run: JobRun) -> str | None:
     """A QBO Payment applied to its invoice (LinkedTxn), deposited to the Default
     Deposit Account (docs/qbo-rules.md §5.3)."""
+    return perform(plan_payment(run))
+
+
+def plan_payment(run: JobRun) -> str | None | Planned:
+    """:func:`push_payment` up to its create call, or done."""
     if run.obj is None:
         return gone.payment_gone(run)
     pay, adapter, conn = run.obj, run.adapter, run.connection
@@ -249,7 +280,7 @@ def push_payment(run: JobRun) -> str | None:
     link = links.get_link(conn, pay, "Payment")
     if link.qbo_id:
         return update_transaction(run, link, "Payment", payload)
-    return _create(run, link, "Payment", payload, customer_id, "payment", data.key)
+    return _plan_create(run, link, "Payment", payload, customer_id, "payment", data.key)
 
 
 def _invoice_first(run: JobRun, invoice: Any) -> EntityLink:
@@ -281,7 +312,7 @@ def _invoice_first(run: JobRun, invoice: Any) -> EntityLink:
 
 
 def _push_sales_doc(run: JobRun, entity: str, kind: str, build: Callable,
-                    problems: Callable) -> str:
+                    problems: Callable) -> str | Planned:
     obj, conn = run.obj, run.connection
     data = run.adapter.to_data(obj)
     ctx = context(run)
@@ -294,24 +325,34 @@ def _push_sales_doc(run: JobRun, entity: str, kind: str, build: Callable,
     payload = with_marker(build(data, ctx, customer_id=customer_id), kind, data.key)
     link = links.get_link(conn, obj, entity)
     _ensure_alive(link, kind.replace("_", " "))
+
+    def written(qbo_id: str | None) -> str:
+        settle_totals(run, link, entity, payload, data)
+        return qbo_id or ""
+
     if link.qbo_id:
-        qbo_id = update_transaction(run, link, entity, payload)
-    else:
-        qbo_id = _create(run, link, entity, payload, customer_id, kind, data.key)
-    settle_totals(run, link, entity, payload, data)
-    return qbo_id
+        return written(update_transaction(run, link, entity, payload))
+    return _plan_create(run, link, entity, payload, customer_id, kind, data.key).then(written)
 
 
-def push_credit_memo(run: JobRun) -> str:
-    """A CreditMemo (docs/qbo-rules.md §5.4)."""
+def plan_credit_memo(run: JobRun) -> str | Planned:
     return _push_sales_doc(run, "CreditMemo", "credit_memo", mapping.credit_memo_payload,
                            mapping.credit_memo_problems)
 
 
-def push_refund(run: JobRun) -> str:
-    """A RefundReceipt paid out of the Default Deposit Account (docs/qbo-rules.md §5.5)."""
+def plan_refund(run: JobRun) -> str | Planned:
     return _push_sales_doc(run, "RefundReceipt", "refund", mapping.refund_receipt_payload,
                            mapping.refund_problems)
+
+
+def push_credit_memo(run: JobRun) -> str:
+    """A CreditMemo (docs/qbo-rules.md §5.4)."""
+    return perform(plan_credit_memo(run)) or ""
+
+
+def push_refund(run: JobRun) -> str:
+    """A RefundReceipt paid out of the Default Deposit Account (docs/qbo-rules.md §5.5)."""
+    return perform(plan_refund(run)) or ""
 
 
 HANDLERS = {
@@ -320,4 +361,14 @@ HANDLERS = {
     ("push", "payment"): push_payment,
     ("push", "credit_memo"): push_credit_memo,
     ("push", "refund"): push_refund,
+}
+
+#: The same handlers run up to their create call, so several jobs' creates can go as one
+#: ``/batch`` call (``sync/batch.py``); the order is the dependency order of their kinds.
+PLANNERS = {
+    ("push", "contact"): plan_contact,
+    ("push", "invoice"): plan_invoice,
+    ("push", "credit_memo"): plan_credit_memo,
+    ("push", "refund"): plan_refund,
+    ("push", "payment"): plan_payment,
 }

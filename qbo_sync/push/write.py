@@ -10,6 +10,7 @@ record and refuse to overwrite an accountant's edit of a field we own (invariant
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -23,7 +24,7 @@ from ..exceptions import (
     ServerError,
     StaleObjectError,
 )
-from ..models import EntityLink, LinkStatus
+from ..models import EntityLink, LinkStatus, SyncJob
 from ..qbo.records import is_paid
 from ..qbo.wire import request_id
 from ..sync import links
@@ -48,43 +49,121 @@ def conflict(entity: str, diff: list[str]) -> StaleObjectError:
 def create_once(run: JobRun, link: EntityLink, entity: str, payload: dict,
                 probe: Callable[[], dict | None]) -> dict:
     """Create ``payload`` in QBO unless an earlier interrupted attempt already did."""
+    return begin_create(run, link, entity, payload, probe).send()
+
+
+@dataclass
+class CreateCall:
+    """A create prepared by :func:`begin_create`: sent alone (:meth:`send`) or as one
+    item of a ``/batch`` call (``sync/batch.py``); either way :meth:`answer` applies the
+    outcome, so a batch item ends exactly as a single create does."""
+
+    run: JobRun
+    link: EntityLink
+    entity: str
+    payload: dict
+    probe: Callable[[], dict | None]
+    ambiguous_before: bool
+    request_id: str
+    #: What the look-before-create found: nothing is sent then.
+    found: dict | None = None
+
+    def send(self) -> dict:
+        if self.found is not None:
+            return self.found
+        try:
+            obj = self.run.client.create(self.entity, self.payload,
+                                         request_id=self.request_id)
+        except Exception as exc:  # noqa: BLE001 - answer() re-raises it
+            return self.answer(error=exc)
+        return self.answer(obj)
+
+    def batch_item(self, bid: str) -> dict:
+        """This create as a ``BatchItemRequest`` item (docs/qbo-rules.md §10)."""
+        return {"bId": bid, "operation": "create", self.entity: self.payload}
+
+    def answer(self, obj: dict | None = None, error: BaseException | None = None) -> dict:
+        """QBO's record, or the call's error handled as an interrupted create must be:
+        the create mark is kept for an outcome that is unknown, so the next try looks
+        first (docs/qbo-rules.md §2.4)."""
+        if error is None:
+            return obj or {}
+        link = self.link
+        if isinstance(error, DuplicateRequestError):
+            # 600: QBO did this write before (docs/qbo-rules.md §2.4). Find it.
+            found = self.probe()
+            if found:
+                return found
+            _release(link, ambiguous=self.ambiguous_before)
+        elif isinstance(error, (NetworkError, ServerError)):
+            _release(link, ambiguous=True)
+        elif isinstance(error, QBOSyncError):
+            # A clean failure of this try (a 4xx, our budget holding the call back) does
+            # not settle an earlier try's unknown outcome: the next one must still look.
+            _release(link, ambiguous=self.ambiguous_before)
+        else:
+            # Anything else (the cache or the database failing around the call) may have
+            # happened after QuickBooks wrote the record: the next try looks first.
+            _release(link, ambiguous=True)
+        raise error
+
+
+def begin_create(run: JobRun, link: EntityLink, entity: str, payload: dict,
+                 probe: Callable[[], dict | None]) -> CreateCall:
+    """Everything of an exactly-once create before its call: take the create mark,
+    derive the ``requestid``, and after an ambiguous earlier try look in QBO first."""
     ambiguous_before = links.was_ambiguous(link)
     if not links.start_create(link):
-        raise Defer(f"Another worker is creating this {entity} in QuickBooks right now.")
+        raise Defer(f"Another worker is creating this {entity} in QuickBooks right now.",
+                    waiting_for=_creator(run, link))
     # A record deleted in QuickBooks and created again (a reconciliation repair) needs a
     # new id: QBO would replay the first create's answer for the old one (§2.4).
     again = (link.generation,) if link.generation else ()
     rid = request_id(run.connection.realm_id, "create", link.content_type_id,
                      link.object_id, link.variant, *again)
     run.job.request_id = rid
-    try:
-        if ambiguous_before:
+    call = CreateCall(run, link, entity, payload, probe, ambiguous_before, rid)
+    if ambiguous_before:
+        try:
             found = probe()
-            if found:
-                run.note(f"An earlier attempt had already created {entity} {found['Id']} "
-                         "in QuickBooks; linked it instead of creating another.")
-                return found
-        return run.client.create(entity, payload, request_id=rid)
-    except DuplicateRequestError:
-        # 600: QBO did this write before (docs/qbo-rules.md §2.4). Find it.
-        found = probe()
+        except Exception:
+            _release(link, ambiguous=True)
+            raise
         if found:
-            return found
-        _release(link, ambiguous=ambiguous_before)
-        raise
-    except (NetworkError, ServerError):
-        _release(link, ambiguous=True)
-        raise
-    except QBOSyncError:
-        # A clean failure of this try (a 4xx, our budget holding the probe back) does not
-        # settle an earlier try's unknown outcome: the next one must still look first.
-        _release(link, ambiguous=ambiguous_before)
-        raise
-    except Exception:
-        # Anything else (the cache or the database failing around the call) may have
-        # happened after QuickBooks wrote the record: the next try looks first.
-        _release(link, ambiguous=True)
-        raise
+            run.note(f"An earlier attempt had already created {entity} {found['Id']} "
+                     "in QuickBooks; linked it instead of creating another.")
+            call.found = found
+    return call
+
+
+def _creator(run: JobRun, link: EntityLink) -> int | None:
+    """The running job of the record being created, so this one is woken when it ends."""
+    return SyncJob.objects.filter(
+        content_type_id=link.content_type_id, object_id=link.object_id,
+        status=SyncJob.Status.RUNNING,
+    ).exclude(pk=run.job.pk).order_by("pk").values_list("pk", flat=True).first()
+
+
+@dataclass
+class Planned:
+    """A push handler run up to its create call: the call, and the rest of the handler,
+    which gets the call's outcome as a function returning QBO's record (or raising)."""
+
+    call: CreateCall
+    finish: Callable[[Callable[[], dict]], str | None]
+
+    def then(self, after: Callable[[str | None], str | None]) -> Planned:
+        """This plan with ``after`` run on the QBO id it ends with."""
+        return Planned(self.call, lambda answer: after(self.finish(answer)))
+
+    def now(self) -> str | None:
+        """Send the create alone and finish."""
+        return self.finish(self.call.send)
+
+
+def perform(step: str | None | Planned) -> str | None:
+    """What a handler returns, from what its plan returned."""
+    return step.now() if isinstance(step, Planned) else step
 
 
 def _release(link: EntityLink, *, ambiguous: bool) -> None:

@@ -370,7 +370,8 @@ class QBOClient(CompanyMixin):
         started = time.monotonic()
         self.calls += 1
         try:
-            with throttle.budget(self.realm_id, batch=path.startswith("batch")):
+            # ``path`` is "{realm}/batch": the realm comes first.
+            with throttle.budget(self.realm_id, batch=path.split("/", 1)[-1] == "batch"):
                 response = _transmit(
                     self.session, method, url, params=query, data=data, headers=headers,
                     auth=BearerAuth(token), timeout=tuple(app_settings.TIMEOUT),

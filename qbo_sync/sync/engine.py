@@ -13,7 +13,10 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from django.db import InterfaceError, transaction
 from django.db import OperationalError as DatabaseOperationalError
@@ -105,42 +108,75 @@ def run_job(job_id: int) -> str:
     job = claim(job_id)
     if job is None:
         return ""
-    with correlation(job.correlation_id):  # every log line of the run names the job
-        return execute(job)
+    return execute(job)
 
 
 def execute(job: SyncJob) -> str:
     """Run an already-claimed job and record the outcome."""
-    started = time.monotonic()
-    attempt = SyncAttempt.objects.create(job=job, number=job.attempts)
-    run = JobRun(job=job, connection=job.connection)
-    try:
-        if run.connection is None or not run.connection.is_connected:
-            raise ReconnectRequired(
-                f"Workspace {job.workspace!r} is not connected to QuickBooks."
-            )
-        if job.content_type_id and job.object_id:
-            run.adapter = get_adapter(job.entity)
-            model = job.content_type.model_class()
-            run.obj = model._default_manager.filter(pk=job.object_id).first() if model else None
-            # A push of a record deleted in the app removes it from QuickBooks
-            # (push/gone.py); any other job of a deleted record has nothing to do.
-            if run.obj is None and not (job.direction == SyncJob.Direction.PUSH
-                                        and job.action in GONE_ACTIONS):
-                raise Skip("The record no longer exists in the app.")
-        handler = HANDLERS.get((job.direction, job.entity)) or HANDLERS.get(
-            (job.direction, "*")
+    step = begin(job)
+    if attempt(step, lambda: resolve(step.run)(step.run)):
+        succeed(step, step.value)
+    return after(step)
+
+
+@dataclass
+class Try:
+    """One try of a claimed job: its attempt row and run, and what the handler returned.
+    :func:`execute` makes one in a go; ``sync/batch.py`` runs many in two steps (up to
+    their create calls, then with the ``/batch`` answers)."""
+
+    job: SyncJob
+    attempt: SyncAttempt
+    run: JobRun
+    started: float = field(default_factory=time.monotonic)
+    value: Any = None
+
+
+def begin(job: SyncJob) -> Try:
+    return Try(job, SyncAttempt.objects.create(job=job, number=job.attempts),
+               JobRun(job=job, connection=job.connection))
+
+
+def resolve(run: JobRun, table: dict[tuple[str, str], Handler] | None = None) -> Handler:
+    """Fill ``run`` (host object, adapter, client) and pick the job's handler."""
+    job = run.job
+    if run.connection is None or not run.connection.is_connected:
+        raise ReconnectRequired(
+            f"Workspace {job.workspace!r} is not connected to QuickBooks."
         )
-        if handler is None:
-            raise Skip(f"No handler for {job.direction} {job.entity}.")
-        # One pooled session per worker process: jobs reuse its connections to QBO.
-        run.client = client_for(run.connection, session=shared_session(), source="job")
-        qbo_id = handler(run)
+    if job.content_type_id and job.object_id:
+        run.adapter = get_adapter(job.entity)
+        model = job.content_type.model_class()
+        run.obj = model._default_manager.filter(pk=job.object_id).first() if model else None
+        # A push of a record deleted in the app removes it from QuickBooks
+        # (push/gone.py); any other job of a deleted record has nothing to do.
+        if run.obj is None and not (job.direction == SyncJob.Direction.PUSH
+                                    and job.action in GONE_ACTIONS):
+            raise Skip("The record no longer exists in the app.")
+    table = HANDLERS if table is None else table
+    handler = table.get((job.direction, job.entity)) or table.get((job.direction, "*"))
+    if handler is None:
+        raise Skip(f"No handler for {job.direction} {job.entity}.")
+    # One pooled session per worker process: jobs reuse its connections to QBO.
+    run.client = run.client or client_for(run.connection, session=shared_session(),
+                                          source="job")
+    return handler
+
+
+def attempt(step: Try, fn: Callable[[], Any]) -> bool:
+    """Run ``fn`` as (part of) the job's try. True when it returned (its value is in
+    ``step.value``); otherwise what it raised is recorded as the outcome, by exception
+    group (exceptions.py): skipped, deferred, held back, retried or failed."""
+    job, run, started = step.job, step.run, step.started
+    try:
+        with correlation(job.correlation_id):  # every log line of the try names the job
+            step.value = fn()
     except Skip as skip:
-        _finish(job, attempt, started, SyncJob.Status.SKIPPED, message=str(skip), run=run)
+        _finish(job, step.attempt, started, SyncJob.Status.SKIPPED, message=str(skip),
+                run=run)
     except Defer as defer:
         job.attempts -= 1  # waiting on a dependency is not a failed try
-        attempt.delete()
+        step.attempt.delete()
         job.error = {}
         job.waiting_for_id = defer.waiting_for
         _finish(job, None, started, SyncJob.Status.PENDING, message=str(defer), run=run,
@@ -149,7 +185,7 @@ def execute(job: SyncJob) -> str:
     except BudgetSpent as spent:
         # Held back before sending: not a failed try; due again when budget frees.
         job.attempts -= 1
-        attempt.delete()
+        step.attempt.delete()
         job.error = {}
         # The worker goes on to other jobs (other companies'); this one comes back at
         # the exact moment the budget frees.
@@ -157,29 +193,40 @@ def execute(job: SyncJob) -> str:
                 next_in=_until(spent))
         dispatch_at_on_commit(job.pk, job.next_attempt_at)
     except QBOSyncError as err:
-        _fail(job, attempt, started, err, run)
+        _fail(job, step.attempt, started, err, run)
     except _INFRA_ERRORS as exc:
         logger.warning("job %s: infrastructure error %s", job.pk, exc.__class__.__name__)
-        _fail(job, attempt, started,
+        _fail(job, step.attempt, started,
               TransientError(f"Infrastructure unavailable: {exc.__class__.__name__}: {exc}"),
               run)
     except Exception as exc:  # noqa: BLE001 - a bug must not leave the job "running"
         logger.exception("job %s crashed", job.pk)
         err = QBOSyncError(f"Unexpected error: {exc.__class__.__name__}: {exc}",
                            fix="This is a bug in the sync; the details are in the logs.")
-        _fail(job, attempt, started, err, run, retry=False)
+        _fail(job, step.attempt, started, err, run, retry=False)
     else:
-        job.qbo_id = qbo_id or job.qbo_id
-        differs = bool(run.totals)
-        if differs:
-            job.totals = run.totals
-        _finish(job, attempt, started,
-                SyncJob.Status.DIFFERS if differs else SyncJob.Status.SUCCEEDED, run=run,
-                message=run.totals.get("message", "") if differs else "")
-        signals.sync_succeeded.send(sender=SyncJob, job=job, qbo_id=job.qbo_id)
-    if job.status != SyncJob.Status.PENDING:
-        _wake_waiters(job)
-    return job.status
+        return True
+    return False
+
+
+def succeed(step: Try, qbo_id: str | None) -> None:
+    """Record the handler's success (totals that differ end it "differs")."""
+    job, run = step.job, step.run
+    job.qbo_id = qbo_id or job.qbo_id
+    differs = bool(run.totals)
+    if differs:
+        job.totals = run.totals
+    _finish(job, step.attempt, step.started,
+            SyncJob.Status.DIFFERS if differs else SyncJob.Status.SUCCEEDED, run=run,
+            message=run.totals.get("message", "") if differs else "")
+    signals.sync_succeeded.send(sender=SyncJob, job=job, qbo_id=job.qbo_id)
+
+
+def after(step: Try) -> str:
+    """Wake what waited for a job that is done; returns its status."""
+    if step.job.status != SyncJob.Status.PENDING:
+        _wake_waiters(step.job)
+    return step.job.status
 
 
 def _wake_if_done(job: SyncJob, awaited: int | None) -> None:

@@ -412,3 +412,22 @@ def test_over_real_http(qbo_sim_server, refreshes):
         with pytest.raises(exc.Throttled):
             http_client.company_info()
     assert len(refreshes) == 1
+
+
+def test_a_batch_call_takes_a_batch_budget_unit_and_others_do_not(client, monkeypatch):
+    """docs/qbo-rules.md §3: /batch calls have their own 40 a minute."""
+    from contextlib import contextmanager
+
+    from qbo_sync.qbo import client as client_module
+
+    taken = []
+
+    @contextmanager
+    def budget(realm, *, batch=False):
+        taken.append(batch)
+        yield
+
+    monkeypatch.setattr(client_module.throttle, "budget", budget)
+    client.batch([{"Query": "SELECT * FROM Customer"}])
+    client.query("SELECT * FROM Customer")
+    assert taken == [True, False]

@@ -1,0 +1,185 @@
+"""Batch writes: the due push jobs of one connection, claimed together, send their
+creates as QBO ``/batch`` calls of up to 30 items (docs/qbo-rules.md §3, §10).
+
+A worker that claims a job also claims, under the same row locks, up to
+``BATCH_SIZE - 1`` other push jobs of that connection that are due now: nothing waits for
+a batch to fill, so a job alone goes out at once as a single call, as it always has.
+The jobs run in dependency order of their kinds (customers, then invoices, credit memos
+and refunds, then payments), one kind at a time: each handler runs up to its create
+call (``push.write.Planned``), the creates of the kind go as ``/batch`` calls, and each
+item's answer (the record, or its ``Fault`` as the exception it maps to) finishes its
+own job through the same handler code and the same engine bookkeeping as a single call's
+would. A payment is planned only once its invoice's answer is applied, so no item
+waits on another item's id in the same call.
+
+Exactly once: every item has a deterministic ``bId`` (job and attempt), and the call a
+``requestid`` made of them. A batch that fails with no answer (timeout, 5xx, connection
+reset) leaves every item's outcome unknown, exactly as a single create that failed so:
+its create mark stays and its retry looks in QuickBooks before it creates again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from functools import partial
+from itertools import groupby
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from ..conf import app_settings
+from ..exceptions import ServerError
+from ..models import JobAction, SyncJob
+from ..push.documents import PLANNERS
+from ..push.write import Planned
+from ..qbo.client import MAX_BATCH_ITEMS, MAX_BATCH_REQUEST_ID
+from ..qbo.faults import ci_get
+from ..qbo.wire import request_id
+from . import engine
+from .job import worker_id
+
+#: Dependency order of the kinds a batch run takes: a kind runs after those before it.
+ORDER = {"contact": 0, "invoice": 1, "credit_memo": 1, "refund": 1, "payment": 2}
+#: Actions that are never claimed alongside others: they write no create to batch.
+ALONE = (JobAction.VOID, JobAction.DELETE, JobAction.SETTLE)
+
+
+def run_job(job_id: int) -> str:
+    """Claim the job, and with it the connection's other due pushes; run them together
+    (or the job alone, at once, when nothing else is due). Returns its status."""
+    job = engine.claim(job_id)
+    if job is None:
+        return ""
+    others = claim_companions(job)
+    if not others:
+        return engine.execute(job)
+    return run_together([job, *others])[job.pk]
+
+
+def _batchable(job: SyncJob) -> bool:
+    return (job.direction == SyncJob.Direction.PUSH and job.entity in ORDER
+            and job.action not in ALONE and job.connection_id is not None)
+
+
+def claim_companions(job: SyncJob) -> list[SyncJob]:
+    """Claim due push jobs of ``job``'s connection to run with it (one per record)."""
+    size = int(app_settings.BATCH_SIZE)
+    if size <= 1 or not _batchable(job):
+        return []
+    now = timezone.now()
+    due = (SyncJob.objects.filter(
+        connection_id=job.connection_id, direction=SyncJob.Direction.PUSH,
+        status=SyncJob.Status.PENDING, next_attempt_at__lte=now, entity__in=list(ORDER),
+    ).exclude(action__in=ALONE).exclude(pk=job.pk).order_by("next_attempt_at", "pk"))
+    seen = {(job.content_type_id, job.object_id)}
+    picked: list[int] = []
+    with transaction.atomic():
+        rows = engine._lock_rows(due).values_list("pk", "content_type_id", "object_id")
+        for pk, ct, object_id in rows[: size * 2]:
+            if (ct, object_id) not in seen and len(picked) < size - 1:
+                seen.add((ct, object_id))
+                picked.append(pk)
+        if not picked:
+            return []
+        SyncJob.objects.filter(pk__in=picked, status=SyncJob.Status.PENDING).update(
+            status=SyncJob.Status.RUNNING, claimed_by=worker_id(),
+            claimed_until=now + timedelta(seconds=int(app_settings.JOB_LEASE_SECONDS)),
+            attempts=F("attempts") + 1, started_at=now, updated_at=now,
+        )
+    claimed = list(SyncJob.objects.filter(pk__in=picked, status=SyncJob.Status.RUNNING,
+                                          started_at=now).select_related("content_type"))
+    for other in claimed:
+        other.connection = job.connection  # one connection object: tokens refresh once
+    return claimed
+
+
+def run_together(jobs: list[SyncJob]) -> dict[int, str]:
+    """Run claimed push jobs of one connection, batching their creates kind by kind.
+    Returns each job's status afterwards."""
+    steps = sorted((engine.begin(job) for job in jobs),
+                   key=lambda step: (ORDER[step.job.entity], step.job.pk))
+    shared: dict[str, object] = {}
+    for _, group in groupby(steps, key=lambda step: ORDER[step.job.entity]):
+        planned = [step for step in group if _plan(step, shared)]
+        for step, answer in _send(planned):
+            _finish(step, answer)
+    return {step.job.pk: step.job.status for step in steps}
+
+
+def _plan(step: engine.Try, shared: dict[str, object]) -> bool:
+    """Run the job's handler up to its create call; True if that call is to be sent.
+    A job that needs no create (an update, a skip, a failure) ends here."""
+    run = step.run
+    # One run: the mapping context and the client are the connection's, built once.
+    run.mapping_context = shared.get("context")
+    run.client = shared.get("client")
+    ok = engine.attempt(step, lambda: engine.resolve(run, PLANNERS)(run))
+    shared["context"] = shared.get("context") or run.mapping_context
+    shared["client"] = shared.get("client") or run.client
+    if not ok:
+        engine.after(step)
+        return False
+    if isinstance(step.value, Planned):
+        if step.value.call.found is None:
+            return True
+        _finish(step, step.value.call.send)  # the look-before-create found it
+        return False
+    engine.succeed(step, step.value)
+    engine.after(step)
+    return False
+
+
+def _finish(step: engine.Try, answer: Callable[[], dict]) -> None:
+    plan = step.value
+    if engine.attempt(step, lambda: plan.finish(answer)):
+        engine.succeed(step, step.value)
+    engine.after(step)
+
+
+def bid(job: SyncJob) -> str:
+    """The item's ``bId``: job and attempt, at most 10 characters (§2.4)."""
+    return f"{_base36(job.pk)}-{job.attempts}"[:10]
+
+
+def _send(planned: list[engine.Try]) -> list[tuple[engine.Try, Callable[[], dict]]]:
+    """Each planned step with its answer. A lone create goes as a single call."""
+    if len(planned) == 1:
+        return [(planned[0], planned[0].value.call.send)]
+    out: list[tuple[engine.Try, Callable[[], dict]]] = []
+    for start in range(0, len(planned), MAX_BATCH_ITEMS):
+        chunk = planned[start:start + MAX_BATCH_ITEMS]
+        out.extend(zip(chunk, _call(chunk), strict=True))
+    return out
+
+
+def _call(chunk: list[engine.Try]) -> list[Callable[[], dict]]:
+    """One ``/batch`` call; per item, the function that applies its answer."""
+    calls = [step.value.call for step in chunk]
+    bids = [bid(step.job) for step in chunk]
+    items = [call.batch_item(b) for call, b in zip(calls, bids, strict=True)]
+    client = chunk[0].run.client
+    rid = request_id(client.realm_id, "batch", *bids)[:MAX_BATCH_REQUEST_ID]
+    try:
+        results = client.batch(items, request_id=rid)
+    except Exception as exc:  # noqa: BLE001 - no item has an answer: each gets the error
+        return [partial(call.answer, error=exc) for call in calls]
+    answers = []
+    for call, result in zip(calls, results, strict=True):
+        error, obj = result.get("error"), ci_get(result, call.entity)
+        if error is None and not isinstance(obj, dict):
+            error = ServerError(f"QuickBooks answered batch item {result.get('bId')} "
+                                f"without the {call.entity}.", status_code=200)
+        answers.append(partial(call.answer, obj, error))
+    return answers
+
+
+def _base36(number: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while True:
+        number, rest = divmod(number, 36)
+        out = digits[rest] + out
+        if not number:
+            return out
