@@ -31,8 +31,10 @@ def test_a_company_out_of_budget_never_holds_up_another(
     slept: list[float] = []
     real_sleep = time.sleep
     monkeypatch.setattr(time, "sleep", lambda s: (slept.append(s), real_sleep(min(s, 0.01))))
+    # The database storage on every stack: the test reads its rows (BudgetHit).
     with override_settings(QBO_SYNC={**settings.QBO_SYNC, "RATE_LIMIT_PER_MINUTE": 2,
-                                     "RATE_LIMIT_MAX_WAIT": 1}):
+                                     "RATE_LIMIT_MAX_WAIT": 1,
+                                     "RATE_LIMIT_STORAGE": throttle.DATABASE_STORAGE}):
         for _ in range(2):  # the US company's backfill spent its minute
             with throttle.budget(connected.realm_id):
                 pass
@@ -61,6 +63,8 @@ def test_a_held_back_job_is_queued_for_the_moment_budget_frees(transactional_db,
     """The ORM broker holds the task in its table until then (workers take only tasks
     whose lock is past), so it is back on time even if the worker that put it off dies."""
     monkeypatch.setattr(queue.Conf, "SYNC", False)
+    # The ORM broker on every stack (the Redis one is the next test's).
+    monkeypatch.setattr(queue, "shared_broker", lambda: ORM(list_key=queue.Conf.PREFIX))
     at = timezone.now() + timezone.timedelta(seconds=30)
     assert queue.queue_task_at("qbo_sync.tasks.run_job", 7, at=at, name="qbo_sync job 7")
     held = OrmQ.objects.get()

@@ -21,7 +21,16 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def limits(**kw):
-    return override_settings(QBO_SYNC={**settings.QBO_SYNC, **kw})
+    # The database storage even on the PostgreSQL + Redis stack, where the default
+    # would be the Redis of the cache: this module is about the database storage.
+    return override_settings(QBO_SYNC={**settings.QBO_SYNC,
+                                       "RATE_LIMIT_STORAGE": throttle.DATABASE_STORAGE, **kw})
+
+
+@pytest.fixture(autouse=True)
+def _database_storage():
+    with limits():
+        yield
 
 
 @pytest.fixture
@@ -31,9 +40,13 @@ def clock(monkeypatch):
     return now
 
 
+@override_settings(CACHES={"default": {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache"}})
 def test_the_default_stack_keeps_the_budget_in_the_database():
-    assert throttle.storage_uri() == "qbo-sync-db://default"
-    assert isinstance(throttle._storage(), DatabaseStorage)
+    """No storage named and no Redis behind the cache: the database."""
+    with override_settings(QBO_SYNC={**settings.QBO_SYNC, "RATE_LIMIT_STORAGE": None}):
+        assert throttle.storage_uri() == "qbo-sync-db://default"
+        assert isinstance(throttle._storage(), DatabaseStorage)
 
 
 @pytest.mark.skipif(not settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"),
