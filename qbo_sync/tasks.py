@@ -13,10 +13,12 @@ from .reconcile import run as reconcile
 from .sync import batch, history, outbox, retention
 
 
-def run_job(job_id: int) -> str:
+def run_job(job_id: int, drain: bool = False) -> str:
     """Run one sync job (push or pull), with the connection's other due pushes as
-    ``/batch`` calls when there are any (sync/batch.py). Returns its status afterwards."""
-    return batch.run_job(job_id)
+    ``/batch`` calls when there are any (sync/batch.py). Returns its status afterwards.
+    ``drain``: the task stands for a batch of jobs; if this one was taken with another's,
+    the connection's next due pushes run instead."""
+    return batch.run_job(job_id, drain=drain)
 
 
 def sweep() -> int:

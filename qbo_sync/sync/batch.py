@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from ..conf import app_settings
 from ..exceptions import ServerError
-from ..models import JobAction, SyncJob
+from ..models import Connection, SyncJob
 from ..push.documents import PLANNERS
 from ..push.write import Planned
 from ..qbo.client import MAX_BATCH_ITEMS, MAX_BATCH_REQUEST_ID
@@ -39,18 +39,20 @@ from ..qbo.faults import ci_get
 from ..qbo.wire import request_id
 from . import engine
 from .job import worker_id
-
-#: Dependency order of the kinds a batch run takes: a kind runs after those before it.
-ORDER = {"contact": 0, "invoice": 1, "credit_memo": 1, "refund": 1, "payment": 2}
-#: Actions that are never claimed alongside others: they write no create to batch.
-ALONE = (JobAction.VOID, JobAction.DELETE, JobAction.SETTLE)
+from .outbox import ALONE, BATCH_ORDER, batchable
 
 
-def run_job(job_id: int) -> str:
+def run_job(job_id: int, drain: bool = False) -> str:
     """Claim the job, and with it the connection's other due pushes; run them together
-    (or the job alone, at once, when nothing else is due). Returns its status."""
+    (or the job alone, at once, when nothing else is due). Returns its status.
+
+    ``drain``: the task stands for up to ``BATCH_SIZE`` jobs (``outbox.dispatch_many``);
+    if its job was already taken with another's batch, it runs the next due pushes of
+    the job's connection instead, and returns ""."""
     job = engine.claim(job_id)
     if job is None:
+        if drain:
+            _run_next(job_id)
         return ""
     others = claim_companions(job)
     if not others:
@@ -58,9 +60,21 @@ def run_job(job_id: int) -> str:
     return run_together([job, *others])[job.pk]
 
 
+def _run_next(job_id: int) -> None:
+    connection_id = (SyncJob.objects.filter(pk=job_id)
+                     .values_list("connection_id", flat=True).first())
+    if connection_id is None:
+        return
+    jobs = _claim_due(connection_id, int(app_settings.BATCH_SIZE))
+    if len(jobs) == 1:
+        engine.execute(jobs[0])
+    elif jobs:
+        run_together(jobs)
+
+
 def _batchable(job: SyncJob) -> bool:
-    return (job.direction == SyncJob.Direction.PUSH and job.entity in ORDER
-            and job.action not in ALONE and job.connection_id is not None)
+    return job.connection_id is not None and batchable(job.entity, job.action,
+                                                       job.direction)
 
 
 def claim_companions(job: SyncJob) -> list[SyncJob]:
@@ -68,17 +82,30 @@ def claim_companions(job: SyncJob) -> list[SyncJob]:
     size = int(app_settings.BATCH_SIZE)
     if size <= 1 or not _batchable(job):
         return []
+    claimed = _claim_due(job.connection_id, size - 1, besides=job)
+    for other in claimed:
+        other.connection = job.connection  # one connection object: tokens refresh once
+    return claimed
+
+
+def _claim_due(connection_id: int, limit: int, besides: SyncJob | None = None,
+               ) -> list[SyncJob]:
+    """Claim up to ``limit`` due batchable pushes of the connection, oldest first and
+    one per record (none of ``besides``'s record)."""
     now = timezone.now()
     due = (SyncJob.objects.filter(
-        connection_id=job.connection_id, direction=SyncJob.Direction.PUSH,
-        status=SyncJob.Status.PENDING, next_attempt_at__lte=now, entity__in=list(ORDER),
-    ).exclude(action__in=ALONE).exclude(pk=job.pk).order_by("next_attempt_at", "pk"))
-    seen = {(job.content_type_id, job.object_id)}
+        connection_id=connection_id, direction=SyncJob.Direction.PUSH,
+        status=SyncJob.Status.PENDING, next_attempt_at__lte=now, entity__in=list(BATCH_ORDER),
+    ).exclude(action__in=ALONE).order_by("next_attempt_at", "pk"))
+    seen = set()
+    if besides is not None:
+        due = due.exclude(pk=besides.pk)
+        seen.add((besides.content_type_id, besides.object_id))
     picked: list[int] = []
     with transaction.atomic():
         rows = engine._lock_rows(due).values_list("pk", "content_type_id", "object_id")
-        for pk, ct, object_id in rows[: size * 2]:
-            if (ct, object_id) not in seen and len(picked) < size - 1:
+        for pk, ct, object_id in rows[: limit * 2]:
+            if (ct, object_id) not in seen and len(picked) < limit:
                 seen.add((ct, object_id))
                 picked.append(pk)
         if not picked:
@@ -89,9 +116,13 @@ def claim_companions(job: SyncJob) -> list[SyncJob]:
             attempts=F("attempts") + 1, started_at=now, updated_at=now,
         )
     claimed = list(SyncJob.objects.filter(pk__in=picked, status=SyncJob.Status.RUNNING,
-                                          started_at=now).select_related("content_type"))
-    for other in claimed:
-        other.connection = job.connection  # one connection object: tokens refresh once
+                                          started_at=now)
+                   .select_related("content_type").order_by("next_attempt_at", "pk"))
+    if besides is None and claimed:
+        # One connection object for the run: its tokens refresh once.
+        connection = Connection.objects.get(pk=connection_id)
+        for other in claimed:
+            other.connection = connection
     return claimed
 
 
@@ -99,9 +130,9 @@ def run_together(jobs: list[SyncJob]) -> dict[int, str]:
     """Run claimed push jobs of one connection, batching their creates kind by kind.
     Returns each job's status afterwards."""
     steps = sorted((engine.begin(job) for job in jobs),
-                   key=lambda step: (ORDER[step.job.entity], step.job.pk))
+                   key=lambda step: (BATCH_ORDER[step.job.entity], step.job.pk))
     shared: dict[str, object] = {}
-    for _, group in groupby(steps, key=lambda step: ORDER[step.job.entity]):
+    for _, group in groupby(steps, key=lambda step: BATCH_ORDER[step.job.entity]):
         planned = [step for step in group if _plan(step, shared)]
         for step, answer in _send(planned):
             _finish(step, answer)

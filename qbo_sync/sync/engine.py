@@ -42,7 +42,12 @@ from ..push.documents import HANDLERS as PUSH_HANDLERS
 from ..push.time_entries import HANDLERS as TIME_HANDLERS
 from ..qbo.client import shared_session
 from .job import Defer, Handler, JobRun, Skip, worker_id
-from .outbox import GONE_ACTIONS, dispatch_at_on_commit, dispatch_on_commit
+from .outbox import (
+    GONE_ACTIONS,
+    dispatch_at_on_commit,
+    dispatch_jobs_on_commit,
+    dispatch_on_commit,
+)
 
 logger = logging.getLogger("qbo_sync.engine")
 
@@ -244,11 +249,12 @@ def _wake_waiters(job: SyncJob) -> None:
     # An indexed column, not the JSON error field: the cost stays flat as the table grows.
     waiting = list(SyncJob.objects.filter(
         status=SyncJob.Status.PENDING, waiting_for=job.pk
-    ).values_list("pk", flat=True))
-    if waiting:
-        SyncJob.objects.filter(pk__in=waiting).update(next_attempt_at=timezone.now())
-        for pk in waiting:
-            dispatch_on_commit(pk)
+    ).values_list("pk", "entity", "action", "direction"))
+    if not waiting:
+        return
+    SyncJob.objects.filter(pk__in=[row[0] for row in waiting]).update(
+        next_attempt_at=timezone.now())
+    dispatch_jobs_on_commit(waiting)
 
 
 def _fail(job: SyncJob, attempt: SyncAttempt, started: float, err: QBOSyncError,

@@ -40,6 +40,18 @@ GONE_ACTIONS = (JobAction.VOID, JobAction.DELETE)
 #: Kinds whose deletion in the app reaches QuickBooks.
 GONE_KINDS = ("invoice", "payment", "contact", "time_entry")
 
+#: Kinds a batch run takes (``sync/batch.py``), in dependency order: a kind runs after
+#: those before it.
+BATCH_ORDER = {"contact": 0, "invoice": 1, "credit_memo": 1, "refund": 1, "payment": 2}
+#: Actions that are never claimed alongside others: they write no create to batch.
+ALONE = (JobAction.VOID, JobAction.DELETE, JobAction.SETTLE)
+
+
+def batchable(entity: str, action: str, direction: str = SyncJob.Direction.PUSH) -> bool:
+    """Whether a job of this kind may run in a batch run with its connection's others."""
+    return (direction == SyncJob.Direction.PUSH and entity in BATCH_ORDER
+            and action not in ALONE)
+
 
 def connection_for(workspace: str) -> Connection | None:
     """The workspace's connection if it can take jobs (connected or waiting for a
@@ -177,10 +189,33 @@ def dispatch(job_id: int) -> None:
     dispatch_many([job_id])
 
 
-def dispatch_many(job_ids: list[int]) -> int:
-    """Hand jobs to workers, recording when in one UPDATE; returns how many went."""
-    sent = [pk for pk in job_ids
-            if queue_task("qbo_sync.tasks.run_job", pk, name=f"qbo_sync job {pk}")]
+def dispatch_jobs_on_commit(jobs: list[tuple[int, str, str, str]]) -> None:
+    """Hand jobs of one connection, given as (pk, entity, action, direction), to workers
+    once the current transaction commits: those that batch share one task per batch
+    (:func:`dispatch_many`), the others get one each."""
+    drain = [pk for pk, entity, action, direction in jobs
+             if batchable(entity, action, direction)]
+    alone = [job[0] for job in jobs if job[0] not in drain]
+    transaction.on_commit(lambda: (dispatch_many(drain, drain=True), dispatch_many(alone)))
+
+
+def dispatch_many(job_ids: list[int], *, drain: bool = False) -> int:
+    """Hand jobs to workers, recording when in one UPDATE; returns how many went.
+
+    ``drain``: the jobs are batchable pushes of one connection (:func:`batchable`), and
+    one task per ``BATCH_SIZE`` of them is enough: a worker claims its task's job with
+    the connection's other due pushes, and a task whose job was already taken so claims
+    the next due ones instead (``sync/batch.py``), so each task runs up to
+    ``BATCH_SIZE`` jobs and none is left without a worker. A backfill of 1,200 jobs
+    costs 40 broker tasks, not 1,200 that mostly find their job taken."""
+    size = max(int(app_settings.BATCH_SIZE), 1) if drain else 1
+    sent: list[int] = []
+    for start in range(0, len(job_ids), size):
+        chunk = job_ids[start:start + size]
+        extra = {"drain": True} if size > 1 else {}
+        if queue_task("qbo_sync.tasks.run_job", chunk[0], name=f"qbo_sync job {chunk[0]}",
+                      **extra):
+            sent.extend(chunk)
     marked = {pk for pk in job_ids if pk in _marked}
     _marked.difference_update(marked)
     if refused := [pk for pk in marked if pk not in sent]:  # back to the sweeper
@@ -224,21 +259,27 @@ def enqueue_many(kind: str, objs: list[Any], *, connection: Connection,
         status__in=[SyncJob.Status.PENDING, SyncJob.Status.PARKED],
     ).values_list("object_id", flat=True))
     status = SyncJob.Status.PENDING if connection.is_connected else SyncJob.Status.PARKED
+    pending = status == SyncJob.Status.PENDING
     now = timezone.now()
+    action = PUSH_ACTIONS[kind]
     jobs = SyncJob.objects.bulk_create([
         SyncJob(connection=connection, workspace=connection.workspace, content_type=ct,
-                object_id=object_id, entity=kind, action=PUSH_ACTIONS[kind], status=status,
+                object_id=object_id, entity=kind, action=action, status=status,
                 next_attempt_at=now, max_attempts=int(_retry("MAX_ATTEMPTS")),
-                trigger=trigger, requested_by=_person(user))
+                trigger=trigger, requested_by=_person(user),
+                # Marked in the INSERT, as enqueue does: no UPDATE after the dispatch.
+                dispatched_at=now if pending else None)
         for object_id in dict.fromkeys(ids) if object_id not in waiting
     ])
-    if status == SyncJob.Status.PENDING:
+    if pending:
         pks = [job.pk for job in jobs]
         if None in pks:  # a backend that returns no ids from bulk_create
             pks = list(SyncJob.objects.filter(
-                content_type=ct, object_id__in=ids, status=status, dispatched_at=None,
-                created_at__gte=now).values_list("pk", flat=True))
-        transaction.on_commit(lambda: dispatch_many(pks))
+                content_type=ct, object_id__in=ids, status=status, dispatched_at=now,
+                created_at__gte=now).order_by("pk").values_list("pk", flat=True))
+        _marked.update(pks)
+        drain = batchable(kind, action)
+        transaction.on_commit(lambda: dispatch_many(pks, drain=drain))
     return len(set(ids))
 
 

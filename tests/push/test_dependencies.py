@@ -47,7 +47,8 @@ def test_failed_dependency_fails_the_invoice_with_the_reason(qbo_simulator, conn
 
 def test_payment_waits_for_its_invoice(qbo_simulator, connected, contact, monkeypatch):
     dispatched: list[int] = []
-    monkeypatch.setattr(outbox, "dispatch", dispatched.append)
+    monkeypatch.setattr(outbox, "dispatch_many",
+                        lambda ids, drain=False: dispatched.extend(ids) or len(ids))
     invoice = send_invoice(contact)
     payment = invoice.record_payment(Decimal("100.00"))
     inv_job, pay_job = job_for(invoice), job_for(payment)
