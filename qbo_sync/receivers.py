@@ -1,6 +1,8 @@
 """Host-model signal handlers: decide the intent and write the outbox row, nothing
 else. No QBO call ever happens here (docs/architecture.md, invariant 4): a save costs
-at most one SELECT for the connection and one INSERT for the job."""
+one INSERT for the job, which checks the connection this process remembers
+(``outbox.connection_snapshot``); a SELECT for it only the first time, or once it
+changed."""
 
 from __future__ import annotations
 
@@ -94,9 +96,17 @@ def _saved(kind: str, sender: Any, instance: Any, created: bool, raw: bool = Fal
     before = None if created else instance.__dict__.get(SNAPSHOT)
     # The next save of this same instance compares against what was just saved.
     _snapshot(kind, sender, instance)
-    # One SELECT, shared by the decision and the outbox row; a workspace with no
-    # connection costs nothing more (docs/architecture.md, invariant 4).
-    conn = outbox.connection_for(adapter.workspace_of(instance))
+    # The connection as this process last read it, shared by the decision and the
+    # outbox row, which checks it in its INSERT; a workspace with no connection costs
+    # one SELECT (docs/architecture.md, invariant 4).
+    workspace = adapter.workspace_of(instance)
+    try:
+        _push(kind, adapter, instance, before, outbox.connection_snapshot(workspace))
+    except outbox.StaleConnection:
+        _push(kind, adapter, instance, before, outbox.connection_for(workspace))
+
+
+def _push(kind: str, adapter: Any, instance: Any, before: dict | None, conn: Any) -> None:
     if conn is None:
         return
     action = decide(kind, adapter, instance, before, conn=conn)
@@ -170,7 +180,10 @@ def _in_scope(adapter: Any, instance: Any, conn: Any = None) -> bool:
     if conn is None or conn.connected_at is None:
         return False
     issued = adapter.issue_date_of(instance)
-    return issued is None or issued >= conn.connected_at.date() or _linked(instance)
+    if issued is None or issued >= conn.connected_at.date() or _linked(instance):
+        return True
+    # Not pushing is checked by no INSERT: a remembered connection is read again first.
+    return outbox.is_snapshot(conn) and _in_scope(adapter, instance)
 
 
 def _related_changed(kind: str, parent_attr: str, sender: Any, instance: Any,

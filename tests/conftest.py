@@ -15,6 +15,15 @@ if TYPE_CHECKING:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_connection_memory():
+    """Every test starts like a new process: no connection remembered from an earlier
+    test's database (``outbox.connection_snapshot``)."""
+    from qbo_sync.sync import outbox
+
+    outbox._snapshots.clear()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_call_budget():
     """The per-realm call budget (the minute window and the in-flight slots); start every
     test with a full one so calls made by earlier tests in the same minute do not count."""

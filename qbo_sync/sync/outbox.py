@@ -66,6 +66,48 @@ def connection_for(workspace: str) -> Connection | None:
     )
 
 
+class StaleConnection(Exception):  # noqa: N818 - a control-flow signal, not an error
+    """The connection this process remembered (:func:`connection_snapshot`) has changed
+    since: decide again with a fresh read (:func:`connection_for`)."""
+
+
+#: The fields of a connection that a save's decision and its job row use.
+_SNAPSHOT_FIELDS = [f.attname for f in Connection._meta.concrete_fields
+                    if f.attname in ("id", "workspace", "status", "connected_at")]
+#: What this process last read of each workspace's connection (those fields' values).
+_snapshots: dict[str, list[Any]] = {}
+
+
+def connection_snapshot(workspace: str) -> Connection | None:
+    """:func:`connection_for` without a query when this process read the connection
+    before: a fresh instance of what it read then (other fields load on access).
+
+    Nothing trusts it unchecked: :func:`enqueue` writes the job only if the connection
+    row still holds those values (in the INSERT itself) and raises
+    :class:`StaleConnection` if it no longer does; a decision not to push that rested on
+    it is taken again with a fresh read (``receivers._in_scope``)."""
+    values = _snapshots.get(workspace)
+    if values is None:
+        conn = connection_for(workspace)
+        if conn is not None and conn.connected_at is not None:
+            _snapshots[workspace] = [getattr(conn, name) for name in _SNAPSHOT_FIELDS]
+        return conn
+    conn = Connection.from_db(router.db_for_read(Connection), _SNAPSHOT_FIELDS, values)
+    conn._qbo_snapshot = True
+    return conn
+
+
+def is_snapshot(conn: Connection | None) -> bool:
+    """Whether ``conn`` came from :func:`connection_snapshot`'s memory, unread."""
+    return getattr(conn, "_qbo_snapshot", False)
+
+
+def _unchanged(conn: Connection) -> QuerySet:
+    """The connection row, if it still holds what ``conn`` says."""
+    return Connection.objects.filter(**{name: getattr(conn, name)
+                                        for name in _SNAPSHOT_FIELDS})
+
+
 def enqueue(
     kind: str,
     obj: Any,
@@ -114,7 +156,11 @@ def enqueue(
         dispatched_at=timezone.now() if pending else None,
     )
     # The usual case, nothing waiting, in one statement; else join the waiting job.
-    if not _insert_unless(job, waiting):
+    unchanged = _unchanged(conn) if is_snapshot(conn) else None
+    if not _insert_unless(job, waiting, unchanged):
+        if unchanged is not None and not unchanged.exists():
+            _snapshots.pop(workspace, None)
+            raise StaleConnection(workspace)
         found = waiting.order_by("pk").first()
         if found is not None and _join(found, action, trigger):
             return found
@@ -127,9 +173,11 @@ def enqueue(
     return job
 
 
-def _insert_unless(job: SyncJob, waiting: QuerySet) -> bool:
-    """``INSERT … SELECT … WHERE NOT EXISTS (waiting)``: write ``job`` unless a job is
-    waiting, in one statement; True when written (``job.pk`` is then set)."""
+def _insert_unless(job: SyncJob, waiting: QuerySet, present: QuerySet | None = None,
+                   ) -> bool:
+    """``INSERT … SELECT … WHERE NOT EXISTS (waiting) [AND EXISTS (present)]``: write
+    ``job`` unless a job is waiting (or ``present`` finds no row), in one statement;
+    True when written (``job.pk`` is then set)."""
     alias = router.db_for_write(SyncJob)
     conn = connections[alias]
     fields = [f for f in SyncJob._meta.concrete_fields if not f.primary_key]
@@ -140,12 +188,16 @@ def _insert_unless(job: SyncJob, waiting: QuerySet) -> bool:
     cells = [f"CAST(%s AS {f.db_type(conn)})" if conn.vendor == "postgresql" else "%s"
              for f in fields]
     exists, exists_params = waiting.values("pk").query.get_compiler(using=alias).as_sql()
+    where, params = f"NOT EXISTS ({exists})", [*values, *exists_params]
+    if present is not None:
+        found, found_params = present.values("pk").query.get_compiler(using=alias).as_sql()
+        where, params = f"{where} AND EXISTS ({found})", [*params, *found_params]
     sql = (f"INSERT INTO {quote(SyncJob._meta.db_table)} "
            f"({', '.join(quote(f.column) for f in fields)}) "
-           f"SELECT {', '.join(cells)} WHERE NOT EXISTS ({exists}) "
+           f"SELECT {', '.join(cells)} WHERE {where} "
            f"RETURNING {quote(SyncJob._meta.pk.column)}")
     with conn.cursor() as cursor:
-        cursor.execute(sql, [*values, *exists_params])
+        cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
         return False
