@@ -62,6 +62,28 @@ class BaseAdapter:
         """Whether the object is in a state that syncs at all."""
         return True
 
+    def objects_by_key(self, workspace: str, keys: Iterable[Any]) -> dict[str, Any]:
+        """The objects with these primary keys, read at once and keyed by ``str(pk)``:
+        the workspace's queryset (its ``select_related``) with :attr:`prefetch`. One
+        that moved to another workspace is still read, plainly; a key that names no
+        object (deleted, or not a key at all) is left out."""
+        model = self.get_model()
+        pk = model._meta.pk
+        wanted = []
+        for value in keys:
+            try:
+                wanted.append(pk.to_python(value))
+            except Exception:  # noqa: BLE001 - a key the host can no longer read
+                continue
+        objs = self.objects_for(workspace).filter(pk__in=wanted)
+        if self.prefetch:
+            objs = objs.prefetch_related(*self.prefetch)
+        found = {str(obj.pk): obj for obj in objs}
+        if missing := [key for key in wanted if str(key) not in found]:
+            found.update({str(key): obj for key, obj in
+                          model._default_manager.in_bulk(missing).items()})
+        return found
+
 
 class ContactAdapter(BaseAdapter):
     #: Customer import (``qbo_sync.imports``): whether sub-customers and jobs

@@ -268,25 +268,9 @@ class _Walk:
         return issued is None or issued >= self.run.since
 
     def _host(self, ids: Iterable[str]) -> dict[str, Any]:
-        pk = self.model._meta.pk
-        keys = []
-        for value in ids:
-            try:
-                keys.append(pk.to_python(value))
-            except Exception:  # noqa: BLE001 - a key the host can no longer read
-                continue
-        # The adapter's own queryset (its select_related) plus what to_data reads.
-        objs = self.adapter.objects_for(self.conn.workspace).filter(pk__in=keys)
-        if self.adapter.prefetch:
-            objs = objs.prefetch_related(*self.adapter.prefetch)
-        found = {str(obj.pk): obj for obj in objs}
-        # A linked invoice moved to another workspace is still this company's: read it
-        # plainly rather than call it deleted.
-        missing = [k for k in keys if str(k) not in found]
-        if missing:
-            found.update({str(k): v for k, v in
-                          self.model._default_manager.in_bulk(missing).items()})
-        return found
+        # A linked invoice moved to another workspace is still this company's: the
+        # adapter reads it plainly rather than call it deleted.
+        return self.adapter.objects_by_key(self.conn.workspace, ids)
 
     def _settled(self, keys: list[str]) -> dict[str, AppPayment]:
         """The payments pushed for invoices marked paid without a record (push/settle.py):

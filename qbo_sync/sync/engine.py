@@ -151,8 +151,10 @@ def resolve(run: JobRun, table: dict[tuple[str, str], Handler] | None = None) ->
         )
     if job.content_type_id and job.object_id:
         run.adapter = get_adapter(job.entity)
-        model = job.content_type.model_class()
-        run.obj = model._default_manager.filter(pk=job.object_id).first() if model else None
+        if run.obj is None:  # unless a batch run read it with the others (sync/batch.py)
+            model = job.content_type.model_class()
+            run.obj = (model._default_manager.filter(pk=job.object_id).first() if model
+                       else None)
         # A push of a record deleted in the app removes it from QuickBooks
         # (push/gone.py); any other job of a deleted record has nothing to do.
         if run.obj is None and not (job.direction == SyncJob.Direction.PUSH

@@ -11,14 +11,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
-from django.db import connections, router, transaction
-from django.db.models import F, Q, QuerySet
+from django.db import router, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from ..adapters import get_adapter
 from ..conf import app_settings
 from ..exceptions import ReconnectRequired, TransientError
 from ..models import Connection, JobAction, JobRetry, JobTrigger, SyncJob
+from .insert import SNAPSHOT_FIELDS, insert_unless_waiting, unchanged, waiting_jobs
 from .queue import queue_task, queue_task_at
 
 logger = logging.getLogger("qbo_sync.outbox")
@@ -71,10 +72,8 @@ class StaleConnection(Exception):  # noqa: N818 - a control-flow signal, not an 
     since: decide again with a fresh read (:func:`connection_for`)."""
 
 
-#: The fields of a connection that a save's decision and its job row use.
-_SNAPSHOT_FIELDS = [f.attname for f in Connection._meta.concrete_fields
-                    if f.attname in ("id", "workspace", "status", "connected_at")]
-#: What this process last read of each workspace's connection (those fields' values).
+#: What this process last read of each workspace's connection (the values of
+#: ``insert.SNAPSHOT_FIELDS``).
 _snapshots: dict[str, list[Any]] = {}
 
 
@@ -90,9 +89,9 @@ def connection_snapshot(workspace: str) -> Connection | None:
     if values is None:
         conn = connection_for(workspace)
         if conn is not None and conn.connected_at is not None:
-            _snapshots[workspace] = [getattr(conn, name) for name in _SNAPSHOT_FIELDS]
+            _snapshots[workspace] = [getattr(conn, name) for name in SNAPSHOT_FIELDS]
         return conn
-    conn = Connection.from_db(router.db_for_read(Connection), _SNAPSHOT_FIELDS, values)
+    conn = Connection.from_db(router.db_for_read(Connection), SNAPSHOT_FIELDS, values)
     conn._qbo_snapshot = True
     return conn
 
@@ -100,12 +99,6 @@ def connection_snapshot(workspace: str) -> Connection | None:
 def is_snapshot(conn: Connection | None) -> bool:
     """Whether ``conn`` came from :func:`connection_snapshot`'s memory, unread."""
     return getattr(conn, "_qbo_snapshot", False)
-
-
-def _unchanged(conn: Connection) -> QuerySet:
-    """The connection row, if it still holds what ``conn`` says."""
-    return Connection.objects.filter(**{name: getattr(conn, name)
-                                        for name in _SNAPSHOT_FIELDS})
 
 
 def enqueue(
@@ -135,16 +128,6 @@ def enqueue(
     ct = ContentType.objects.get_for_model(type(obj))
     action = action or PUSH_ACTIONS[kind]
     due = timezone.now() + timezone.timedelta(seconds=delay)
-    waiting = SyncJob.objects.filter(
-        content_type=ct, object_id=str(obj.pk), entity=kind,
-        direction=SyncJob.Direction.PUSH,
-        status__in=[SyncJob.Status.PENDING, SyncJob.Status.PARKED],
-    )
-    # A settle pushes a payment of its own, so it joins only another settle.
-    if action == JobAction.SETTLE:
-        waiting = waiting.filter(action=JobAction.SETTLE)
-    else:
-        waiting = waiting.exclude(action=JobAction.SETTLE)
     status = SyncJob.Status.PENDING if conn.is_connected else SyncJob.Status.PARKED
     pending = status == SyncJob.Status.PENDING
     job = SyncJob(
@@ -156,11 +139,13 @@ def enqueue(
         dispatched_at=timezone.now() if pending else None,
     )
     # The usual case, nothing waiting, in one statement; else join the waiting job.
-    unchanged = _unchanged(conn) if is_snapshot(conn) else None
-    if not _insert_unless(job, waiting, unchanged):
-        if unchanged is not None and not unchanged.exists():
+    remembered = conn if is_snapshot(conn) else None
+    if not insert_unless_waiting(job, remembered=remembered):
+        if remembered is not None and not unchanged(
+                {name: getattr(conn, name) for name in SNAPSHOT_FIELDS}).exists():
             _snapshots.pop(workspace, None)
             raise StaleConnection(workspace)
+        waiting = waiting_jobs(ct.pk, str(obj.pk), kind, action)
         found = waiting.order_by("pk").first()
         if found is not None and _join(found, action, trigger):
             return found
@@ -171,39 +156,6 @@ def enqueue(
         _marked.add(job.pk)
         dispatch_on_commit(job.pk)
     return job
-
-
-def _insert_unless(job: SyncJob, waiting: QuerySet, present: QuerySet | None = None,
-                   ) -> bool:
-    """``INSERT … SELECT … WHERE NOT EXISTS (waiting) [AND EXISTS (present)]``: write
-    ``job`` unless a job is waiting (or ``present`` finds no row), in one statement;
-    True when written (``job.pk`` is then set)."""
-    alias = router.db_for_write(SyncJob)
-    conn = connections[alias]
-    fields = [f for f in SyncJob._meta.concrete_fields if not f.primary_key]
-    values = [f.get_db_prep_save(f.pre_save(job, True), conn) for f in fields]
-    quote = conn.ops.quote_name
-    # PostgreSQL types a bare parameter in a SELECT list as text; SQLite needs no cast
-    # (and a CAST there would change the value's affinity).
-    cells = [f"CAST(%s AS {f.db_type(conn)})" if conn.vendor == "postgresql" else "%s"
-             for f in fields]
-    exists, exists_params = waiting.values("pk").query.get_compiler(using=alias).as_sql()
-    where, params = f"NOT EXISTS ({exists})", [*values, *exists_params]
-    if present is not None:
-        found, found_params = present.values("pk").query.get_compiler(using=alias).as_sql()
-        where, params = f"{where} AND EXISTS ({found})", [*params, *found_params]
-    sql = (f"INSERT INTO {quote(SyncJob._meta.db_table)} "
-           f"({', '.join(quote(f.column) for f in fields)}) "
-           f"SELECT {', '.join(cells)} WHERE {where} "
-           f"RETURNING {quote(SyncJob._meta.pk.column)}")
-    with conn.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    if row is None:
-        return False
-    job.pk = row[0]
-    job._state.adding, job._state.db = False, alias
-    return True
 
 
 #: Jobs written already marked dispatched (by :func:`enqueue`): their dispatch needs no
