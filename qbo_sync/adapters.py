@@ -41,9 +41,10 @@ class BaseAdapter:
     #: Other host models whose saves and deletes change this object, as
     #: ``{"app_label.Model": "attribute naming the parent"}`` (e.g. invoice lines).
     related_models: ClassVar[dict[str, str]] = {}
-    #: Relations ``to_data`` reads, prefetched when many objects are read at once
-    #: (a reconciliation chunk), e.g. ``("lines", "payments")``.
-    prefetch: ClassVar[tuple[str, ...]] = ()
+    #: Relations ``to_data`` and the other hooks read, prefetched when many objects are
+    #: read at once (a batch run, a reconciliation chunk): names or ``Prefetch``
+    #: objects, e.g. ``("lines", "payments")``.
+    prefetch: ClassVar[tuple[str | models.Prefetch, ...]] = ()
 
     def get_model(self) -> type[models.Model]:
         return apps.get_model(self.model)

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
@@ -28,7 +29,17 @@ from qbo_sync.data import (
 )
 
 from . import money
-from .models import Contact, CreditMemo, Invoice, Membership, Payment, Refund, Workspace
+from .models import (
+    Contact,
+    CreditMemo,
+    Invoice,
+    Membership,
+    Payment,
+    Refund,
+    Task,
+    TimeEntry,
+    Workspace,
+)
 
 DEFAULT_WORKSPACE = "default"
 SESSION_KEY = "billing_workspace"
@@ -124,14 +135,20 @@ class InvoiceAdapter(adapters.InvoiceAdapter):
     # Status moves (sent → paid) are not edits; qbo_sync tracks status itself.
     watched_fields = ("number", "contact", "issue_date", "due_date", "currency", "memo", "notes")
     related_models = {"billing.InvoiceLine": "invoice"}
-    prefetch = ("lines", "payments")
+    # What pushing an invoice reads: its lines and payments, and the billable time of
+    # its tasks (``qbo_time.TimeEntryAdapter.billed_by``).
+    prefetch = ("lines", "payments", Prefetch(
+        "tasks", to_attr="prefetched_tasks",
+        queryset=Task.objects.select_related("workspace", "contact").prefetch_related(
+            Prefetch("time_entries", to_attr="billable_entries",
+                     queryset=TimeEntry.objects.filter(billable=True)))))
 
     def workspace_of(self, obj: Invoice) -> str:
         return obj.workspace.slug
 
     def objects_for(self, workspace: str):
         return Invoice.objects.filter(workspace__slug=workspace).select_related(
-            "workspace", "contact")
+            "workspace", "contact", "contact__workspace")
 
     def should_sync(self, obj: Invoice) -> bool:
         # Drafts are private until sent; QuickBooks sees an invoice from then on.
@@ -200,7 +217,8 @@ class InvoiceAdapter(adapters.InvoiceAdapter):
         obj.save(update_fields=["memo", "due_date", "updated_at"])
 
     def payments_of(self, obj: Invoice):
-        return obj.payments.order_by("date", "pk")
+        # Sorted here, so a prefetched list is used as it is.
+        return sorted(obj.payments.all(), key=lambda payment: (payment.date, payment.pk))
 
     def record_payment(self, obj: Invoice, payment: PulledPayment) -> Payment:
         """Record a QuickBooks payment once per invoice. One QuickBooks payment can be

@@ -52,6 +52,9 @@ class TimeEntryAdapter(adapters.TimeEntryAdapter):
         )
 
     def billed_by(self, invoice: Invoice) -> Any:
+        tasks = getattr(invoice, "prefetched_tasks", None)  # InvoiceAdapter.prefetch
+        if tasks is not None:
+            return [entry for task in tasks for entry in task.billable_entries]
         return TimeEntry.objects.filter(task__invoice=invoice, billable=True).select_related(
             "task__workspace", "task__contact")
 

@@ -28,7 +28,7 @@ from ..models import EntityLink, LinkStatus, SyncJob
 from ..qbo.records import is_paid
 from ..qbo.wire import request_id
 from ..sync import links
-from ..sync.job import Defer, JobRun, Skip
+from ..sync.job import Defer, JobRun, Skip, worker_id
 from .conflicts import differences
 from .context import record
 
@@ -137,11 +137,14 @@ def begin_create(run: JobRun, link: EntityLink, entity: str, payload: dict,
 
 
 def _creator(run: JobRun, link: EntityLink) -> int | None:
-    """The running job of the record being created, so this one is woken when it ends."""
+    """The running job of the record being created, so this one is woken when it ends.
+    Not one of this worker's: a worker runs one run at a time, so its own running rows
+    (the job, the Sync Health row of a dependency it pushes) are this run's."""
     return SyncJob.objects.filter(
         content_type_id=link.content_type_id, object_id=link.object_id,
         status=SyncJob.Status.RUNNING,
-    ).exclude(pk=run.job.pk).order_by("pk").values_list("pk", flat=True).first()
+    ).exclude(pk=run.job.pk).exclude(claimed_by=worker_id()).order_by("pk").values_list(
+        "pk", flat=True).first()
 
 
 @dataclass
@@ -169,11 +172,12 @@ def perform(step: str | None | Planned) -> str | None:
 def _release(link: EntityLink, *, ambiguous: bool) -> None:
     """Drop this worker's create mark. An ambiguous outcome keeps "creating" (so the
     next try looks first) but ages the mark so the retry may take it at once."""
+    # The object says what the row now says: a batch run reads it again from memory.
     if ambiguous:
-        old = timezone.now() - timedelta(days=1)
-        EntityLink.objects.filter(pk=link.pk).update(updated_at=old)
-    else:
-        EntityLink.objects.filter(pk=link.pk, qbo_id="").update(qbo_status=LinkStatus.NEW)
+        link.updated_at = timezone.now() - timedelta(days=1)
+        EntityLink.objects.filter(pk=link.pk).update(updated_at=link.updated_at)
+    elif EntityLink.objects.filter(pk=link.pk, qbo_id="").update(qbo_status=LinkStatus.NEW):
+        link.qbo_status = LinkStatus.NEW
 
 
 def settle_found(run: JobRun, link: EntityLink, entity: str, payload: dict,

@@ -21,6 +21,7 @@ its create mark stays and its retry looks in QuickBooks before it creates again.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import ExitStack
 from datetime import timedelta
 from functools import partial
 from itertools import groupby
@@ -38,7 +39,7 @@ from ..push.write import Planned
 from ..qbo.client import MAX_BATCH_ITEMS, MAX_BATCH_REQUEST_ID
 from ..qbo.faults import ci_get
 from ..qbo.wire import request_id
-from . import engine
+from . import engine, links
 from .job import worker_id
 from .outbox import ALONE, BATCH_ORDER, batchable
 
@@ -135,17 +136,22 @@ def run_together(jobs: list[SyncJob]) -> dict[int, str]:
     shared: dict[str, object] = {}
     for _, kinds in groupby(steps, key=lambda step: BATCH_ORDER[step.job.entity]):
         group = list(kinds)
-        _read_records(group)  # after the kinds before it were written
-        planned = [step for step in group if _plan(step, shared)]
-        for step, answer in _send(planned):
-            _finish(step, answer)
+        with ExitStack() as stack:
+            # Read after the kinds before it were written; their links once, too.
+            for model, ids in _read_records(group):
+                stack.enter_context(links.remembered(group[0].job.connection, model, ids))
+            planned = [step for step in group if _plan(step, shared)]
+            for step, answer in _send(planned):
+                _finish(step, answer)
+            engine.after_all(group)
     return {step.job.pk: step.job.status for step in steps}
 
 
-def _read_records(steps: list[engine.Try]) -> None:
+def _read_records(steps: list[engine.Try]) -> list[tuple[type, list[str]]]:
     """The host records of the run, one query per kind (and its prefetches) instead of
-    one per job and relation. A record not found here is looked up by its own job,
-    which skips it if it is gone."""
+    one per job and relation; returns each kind's model and keys. A record not found
+    here is looked up by its own job, which skips it if it is gone."""
+    read = []
     for kind, group in groupby(sorted(steps, key=lambda s: s.job.entity),
                                key=lambda s: s.job.entity):
         group = [step for step in group if step.job.object_id]
@@ -153,16 +159,24 @@ def _read_records(steps: list[engine.Try]) -> None:
         if adapter is None or not group:
             continue
         model = adapter.get_model()
-        found = adapter.objects_by_key(group[0].job.workspace,
-                                       [step.job.object_id for step in group])
+        keys = [step.job.object_id for step in group]
+        found = adapter.objects_by_key(group[0].job.workspace, keys)
         for step in group:
             if step.job.content_type.model_class() is model:
                 step.run.obj = found.get(step.job.object_id)
+        read.append((model, keys))
+        # The customers these documents need: their links are read with the others.
+        contacts = get_adapter("contact")
+        if hasattr(adapter, "contact_of") and contacts is not None:
+            of = [adapter.contact_of(obj) for obj in found.values()]
+            read.append((contacts.get_model(), [c.pk for c in of if c is not None]))
+    return read
 
 
 def _plan(step: engine.Try, shared: dict[str, object]) -> bool:
     """Run the job's handler up to its create call; True if that call is to be sent.
-    A job that needs no create (an update, a skip, a failure) ends here."""
+    A job that needs no create (an update, a skip, a failure) ends here (what waited
+    for it is woken with the rest of its kind, ``engine.after_all``)."""
     run = step.run
     # One run: the mapping context and the client are the connection's, built once.
     run.mapping_context = shared.get("context")
@@ -171,7 +185,6 @@ def _plan(step: engine.Try, shared: dict[str, object]) -> bool:
     shared["context"] = shared.get("context") or run.mapping_context
     shared["client"] = shared.get("client") or run.client
     if not ok:
-        engine.after(step)
         return False
     if isinstance(step.value, Planned):
         if step.value.call.found is None:
@@ -179,7 +192,6 @@ def _plan(step: engine.Try, shared: dict[str, object]) -> bool:
         _finish(step, step.value.call.send)  # the look-before-create found it
         return False
     engine.succeed(step, step.value)
-    engine.after(step)
     return False
 
 
@@ -187,7 +199,6 @@ def _finish(step: engine.Try, answer: Callable[[], dict]) -> None:
     plan = step.value
     if engine.attempt(step, lambda: plan.finish(answer)):
         engine.succeed(step, step.value)
-    engine.after(step)
 
 
 def bid(job: SyncJob) -> str:

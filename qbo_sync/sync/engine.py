@@ -185,7 +185,11 @@ def attempt(step: Try, fn: Callable[[], Any]) -> bool:
         job.attempts -= 1  # waiting on a dependency is not a failed try
         step.attempt.delete()
         job.error = {}
-        job.waiting_for_id = defer.waiting_for
+        awaited = defer.waiting_for
+        # A job gone already (a row given up and deleted) cannot be waited for; the
+        # check below then runs this one again at once.
+        job.waiting_for_id = (awaited if awaited and SyncJob.objects.filter(pk=awaited).exists()
+                              else None)
         _finish(job, None, started, SyncJob.Status.PENDING, message=str(defer), run=run,
                 next_in=defer.seconds)
         _wake_if_done(job, defer.waiting_for)
@@ -231,9 +235,15 @@ def succeed(step: Try, qbo_id: str | None) -> None:
 
 def after(step: Try) -> str:
     """Wake what waited for a job that is done; returns its status."""
-    if step.job.status != SyncJob.Status.PENDING:
-        _wake_waiters(step.job)
+    after_all([step])
     return step.job.status
+
+
+def after_all(steps: list[Try]) -> None:
+    """:func:`after` for the steps of a batch run at once: one query finds what waited
+    for any of them."""
+    if done := [step.job.pk for step in steps if step.job.status != SyncJob.Status.PENDING]:
+        _wake_waiters(done)
 
 
 def _wake_if_done(job: SyncJob, awaited: int | None) -> None:
@@ -245,12 +255,12 @@ def _wake_if_done(job: SyncJob, awaited: int | None) -> None:
         dispatch_on_commit(job.pk)
 
 
-def _wake_waiters(job: SyncJob) -> None:
-    """Jobs that deferred themselves until ``job`` was done run now, not at their
-    next sweep."""
+def _wake_waiters(job_ids: list[int]) -> None:
+    """Jobs that deferred themselves until one of these (of one connection) was done
+    run now, not at their next sweep."""
     # An indexed column, not the JSON error field: the cost stays flat as the table grows.
     waiting = list(SyncJob.objects.filter(
-        status=SyncJob.Status.PENDING, waiting_for=job.pk
+        status=SyncJob.Status.PENDING, waiting_for__in=job_ids
     ).values_list("pk", "entity", "action", "direction"))
     if not waiting:
         return

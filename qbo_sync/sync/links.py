@@ -15,13 +15,16 @@ from __future__ import annotations
 import copy
 import hmac
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, nullcontext
+from contextvars import ContextVar
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
+from django.db import IntegrityError, router, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -38,20 +41,74 @@ DIGESTS = "qbo_sync:digests"
 _SALT = "qbo_sync.links.written-value"
 
 
+#: Links a batch run has read (:func:`remembered`): ``None`` for a link known not to
+#: exist. Keyed by connection, content type, object id and variant.
+_known: ContextVar[dict[tuple[int, int, str, str], EntityLink | None] | None] = ContextVar(
+    "qbo_sync_known_links", default=None)
+
+
+@contextmanager
+def remembered(conn: Connection, model: type, object_ids: Iterable[str]) -> Iterator[None]:
+    """Within the block, links are read once: those of ``object_ids`` (of ``model``)
+    in one query (besides those an enclosing block read), any other on first use; each
+    lookup after that answers from memory with the same object, which every write here
+    keeps up to date. A batch run holds one for each kind it writes (``sync/batch.py``);
+    the create mark is still taken in the database (:func:`start_create`), so a link
+    changed by another worker meanwhile is caught there, as it would be between a read
+    and the mark."""
+    ct = ContentType.objects.get_for_model(model)
+    ids = [str(pk) for pk in object_ids]
+    known: dict[tuple[int, int, str, str], EntityLink | None] = {
+        **(_known.get() or {}), **{(conn.pk, ct.pk, pk, ""): None for pk in ids}}
+    for link in EntityLink.objects.filter(connection=conn, content_type=ct,
+                                          object_id__in=ids):
+        known[(conn.pk, ct.pk, link.object_id, link.variant)] = link
+    token = _known.set(known)
+    try:
+        yield
+    finally:
+        _known.reset(token)
+
+
+def _key(conn: Connection, obj: Any, variant: str) -> tuple[int, int, str, str]:
+    return (conn.pk, ContentType.objects.get_for_model(type(obj)).pk, str(obj.pk), variant)
+
+
 def get_link(conn: Connection, obj: Any, qbo_type: str, variant: str = "") -> EntityLink:
-    ct = ContentType.objects.get_for_model(type(obj))
-    link, _ = EntityLink.objects.get_or_create(
-        connection=conn, content_type=ct, object_id=str(obj.pk), variant=variant,
-        defaults={"qbo_type": qbo_type, "qbo_status": ""},
-    )
+    known, key = _known.get(), _key(conn, obj, variant)
+    if known is not None and known.get(key) is not None:
+        return known[key]
+    fields = {"connection": conn, "content_type_id": key[1], "object_id": key[2],
+              "variant": variant}
+    if known is not None and key in known:  # known not to exist: no read first
+        alias = router.db_for_write(EntityLink)
+        # A lone INSERT outside a transaction needs none of its own; inside one, a
+        # savepoint keeps the transaction usable if the INSERT is refused.
+        guard = (transaction.atomic(using=alias)
+                 if transaction.get_connection(alias).in_atomic_block else nullcontext())
+        try:
+            with guard:
+                link = EntityLink.objects.create(**fields, qbo_type=qbo_type, qbo_status="")
+        except IntegrityError:  # another worker wrote it since
+            link = EntityLink.objects.get(**fields)
+    else:
+        link, _ = EntityLink.objects.get_or_create(
+            **fields, defaults={"qbo_type": qbo_type, "qbo_status": ""})
+    if known is not None:
+        known[key] = link
     return link
 
 
 def find_link(conn: Connection, obj: Any, variant: str = "") -> EntityLink | None:
-    ct = ContentType.objects.get_for_model(type(obj))
-    return EntityLink.objects.filter(
-        connection=conn, content_type=ct, object_id=str(obj.pk), variant=variant
+    known, key = _known.get(), _key(conn, obj, variant)
+    if known is not None and key in known:
+        return known[key]
+    link = EntityLink.objects.filter(
+        connection=conn, content_type_id=key[1], object_id=key[2], variant=variant
     ).first()
+    if known is not None and link is not None:
+        known[key] = link
+    return link
 
 
 def start_create(link: EntityLink) -> bool:
@@ -61,10 +118,15 @@ def start_create(link: EntityLink) -> bool:
     next attempt knows to look in QBO before creating again (docs/architecture.md, invariant 2).
     Returns False when someone else holds a fresh mark.
     """
+    now = timezone.now()
     taken = EntityLink.objects.filter(pk=link.pk, qbo_id="").filter(
         ~Q(qbo_status=CREATING) | Q(updated_at__lt=_lease_start())
-    ).update(qbo_status=CREATING, updated_at=timezone.now())
-    link.refresh_from_db()
+    ).update(qbo_status=CREATING, updated_at=now)
+    if taken:
+        # A link with no QBO id changes only by its create mark, which this UPDATE set.
+        link.qbo_status, link.updated_at = CREATING, now
+    else:
+        link.refresh_from_db()
     return bool(taken)
 
 

@@ -111,3 +111,58 @@ def _settings() -> dict:
     from django.conf import settings
 
     return settings.QBO_SYNC
+
+
+def test_a_backfill_costs_at_most_10_statements_and_2_transactions_per_record(
+        qbo_simulator, connected, us_workspace, broker):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from example_project.billing.models import Invoice, InvoiceLine
+
+    from .conftest import DEFAULT_LINES
+
+    sent, _ = broker
+    with receivers.muted():
+        contacts = [Contact.objects.create(workspace=us_workspace, currency="USD",
+                                           display_name=f"Customer {i:03d} LLC")
+                    for i in range(30)]
+        invoices = []
+        for n in range(60):
+            invoice = Invoice.objects.create(workspace=us_workspace, number=f"INV-{n:05d}",
+                                             contact=contacts[n % 30], currency="USD",
+                                             status=Invoice.Status.SENT)
+            InvoiceLine.objects.bulk_create([InvoiceLine(invoice=invoice, position=i, **line)
+                                             for i, line in enumerate(DEFAULT_LINES)])
+            invoices.append(invoice)
+    outbox.enqueue_many("contact", contacts, connection=connected)
+    outbox.enqueue_many("invoice", invoices, connection=connected)
+    with CaptureQueriesContext(connection) as captured:
+        while sent:
+            job_id, kwargs = sent.pop(0)
+            tasks.run_job(job_id, **kwargs)
+    # Three full batches: 30 customers, then 60 invoices in two.
+    assert SyncJob.objects.filter(status="succeeded").count() == 90
+    assert len(_batch_sizes(qbo_simulator)) == 3
+    statements = [q["sql"] for q in captured.captured_queries]
+    transactions = [s for s in statements if s.startswith("BEGIN")]
+    assert len(statements) <= 10 * 90, len(statements) / 90
+    assert len(transactions) <= 2 * 90
+
+
+def test_a_link_written_elsewhere_after_a_batch_read_is_used_not_duplicated(
+        connected, us_workspace):
+    from qbo_sync.models import EntityLink
+    from qbo_sync.sync import links
+
+    with receivers.muted():
+        contact = Contact.objects.create(workspace=us_workspace, display_name="Hooli LLC")
+    with links.remembered(connected, Contact, [contact.pk]):
+        assert links.find_link(connected, contact) is None  # read once, known missing
+        theirs = EntityLink.objects.create(  # another worker, meanwhile
+            connection=connected, content_type_id=links._key(connected, contact, "")[1],
+            object_id=str(contact.pk), qbo_type="Customer", qbo_id="58")
+        link = links.get_link(connected, contact, "Customer")
+        assert (link.pk, link.qbo_id) == (theirs.pk, "58")
+        assert links.find_link(connected, contact) is link  # from memory now
+    assert EntityLink.objects.filter(object_id=str(contact.pk)).count() == 1

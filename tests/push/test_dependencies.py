@@ -185,3 +185,36 @@ def test_a_failed_inline_try_is_settled_once_the_contacts_own_job_succeeds(
     dep.refresh_from_db()
     assert dep.status == "succeeded" and f"by job {own.pk}" in dep.error_message
     assert len(qbo(qbo_simulator, "Customer")) == 1
+
+
+def test_an_invoice_waits_for_the_worker_creating_its_customer(qbo_simulator, connected,
+                                                               us_workspace, monkeypatch):
+    """Another worker took the customer's create mark just before this one: the invoice's
+    try waits for that worker's job, not for the Sync Health row it wrote for the
+    customer itself (a row it deletes as it gives up)."""
+    from qbo_sync.sync import links
+
+    monkeypatch.setattr(outbox, "dispatch_many", lambda ids, drain=False: len(ids))
+    with receivers.muted():
+        contact = Contact.objects.create(workspace=us_workspace, display_name="Initech LLC")
+    invoice = send_invoice(contact)
+    inv_job = job_for(invoice)
+    theirs: list[SyncJob] = []
+
+    def taken_elsewhere(link):  # the other worker's row comes after ours
+        now = timezone.now()
+        theirs.append(SyncJob.objects.create(
+            connection=connected, workspace="default", content_type_id=link.content_type_id,
+            object_id=link.object_id, entity="contact", action="create", status="running",
+            claimed_by="other-host:4242", claimed_until=now + timedelta(minutes=5),
+            next_attempt_at=now, max_attempts=5))
+        return False
+
+    monkeypatch.setattr(links, "start_create", taken_elsewhere)
+    assert engine.run_job(inv_job.pk) == "pending"
+    inv_job.refresh_from_db()
+    assert inv_job.waiting_for_id == theirs[0].pk
+    assert "Another worker is creating this Customer" in inv_job.error_message
+    # Its own row for the customer is gone, and nothing points at it.
+    assert list(SyncJob.objects.filter(entity="contact").values_list("pk", flat=True)) == [
+        theirs[0].pk]
