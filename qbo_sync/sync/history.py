@@ -122,12 +122,13 @@ def _candidates(run: HistoricalRun, adapter: Any) -> list[Any]:
     return [pk for _, pk in rows]
 
 
-def _iter_objects(queryset: Any, pks: list[Any], chunk: int = 500) -> Any:
-    """The objects for ``pks`` in that order, loaded a chunk at a time."""
+def _iter_objects(adapter: Any, workspace: str, pks: list[Any], chunk: int = 500) -> Any:
+    """The objects for ``pks`` in that order, loaded a chunk at a time with what the
+    adapter prefetches (an invoice's payments, queued after it, among them)."""
     for start in range(0, len(pks), chunk):
         part = pks[start:start + chunk]
-        found = queryset.in_bulk(part)
-        yield from (found[pk] for pk in part if pk in found)
+        found = adapter.objects_by_key(workspace, part)
+        yield from (found[str(pk)] for pk in part if str(pk) in found)
 
 
 def _linked_ids(run: HistoricalRun, model: Any) -> set[str]:
@@ -190,7 +191,7 @@ def run_history(run: HistoricalRun, progress: Progress | None = None) -> Histori
         if progress:
             progress(run)
         batch: list[Any] = []
-        for obj in _iter_objects(adapter.objects_for(run.connection.workspace), pks):
+        for obj in _iter_objects(adapter, run.connection.workspace, pks):
             if str(obj.pk) in linked or not _wanted(run.kind, adapter, obj):
                 run.skipped += 1
             elif run.dry_run:
