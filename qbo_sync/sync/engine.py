@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from django.db import InterfaceError, transaction
+from django.db import IntegrityError, InterfaceError, transaction
 from django.db import OperationalError as DatabaseOperationalError
 from django.db import connection as db_connection
 from django.utils import timezone
@@ -190,8 +190,14 @@ def attempt(step: Try, fn: Callable[[], Any]) -> bool:
         # check below then runs this one again at once.
         job.waiting_for_id = (awaited if awaited and SyncJob.objects.filter(pk=awaited).exists()
                               else None)
-        _finish(job, None, started, SyncJob.Status.PENDING, message=str(defer), run=run,
-                next_in=defer.seconds)
+        try:
+            with transaction.atomic():
+                _finish(job, None, started, SyncJob.Status.PENDING, message=str(defer),
+                        run=run, next_in=defer.seconds)
+        except IntegrityError:  # it was deleted as this one saved that it waits for it
+            job.waiting_for_id = None
+            _finish(job, None, started, SyncJob.Status.PENDING, message=str(defer), run=run,
+                    next_in=defer.seconds)
         _wake_if_done(job, defer.waiting_for)
     except BudgetSpent as spent:
         # Held back before sending: not a failed try; due again when budget frees.

@@ -218,3 +218,40 @@ def test_an_invoice_waits_for_the_worker_creating_its_customer(qbo_simulator, co
     # Its own row for the customer is gone, and nothing points at it.
     assert list(SyncJob.objects.filter(entity="contact").values_list("pk", flat=True)) == [
         theirs[0].pk]
+
+
+def test_a_try_whose_awaited_job_vanishes_as_it_saves_runs_again_soon(
+        qbo_simulator, connected, us_workspace, monkeypatch):
+    """The job waited for is deleted between the check and the save (another worker gave
+    up its dependency row): the try is saved waiting for nothing and is due at once."""
+    from qbo_sync.sync import links
+
+    monkeypatch.setattr(outbox, "dispatch_many", lambda ids, drain=False: len(ids))
+    with receivers.muted():
+        contact = Contact.objects.create(workspace=us_workspace, display_name="Pied Piper")
+    inv_job = job_for(send_invoice(contact))
+    theirs: list[SyncJob] = []
+
+    def taken_elsewhere(link):
+        now = timezone.now()
+        theirs.append(SyncJob.objects.create(
+            connection=connected, workspace="default", content_type_id=link.content_type_id,
+            object_id=link.object_id, entity="contact", action="create", status="running",
+            claimed_by="other-host:4242", claimed_until=now + timedelta(minutes=5),
+            next_attempt_at=now, max_attempts=5))
+        return False
+
+    from django.db import transaction
+
+    class Meanwhile:  # the other worker deletes its row just before this one's save
+        def atomic(self, *args, **kwargs):
+            if theirs and SyncJob.objects.filter(pk=theirs[0].pk).exists():
+                SyncJob.objects.filter(pk=theirs[0].pk).delete()
+            return transaction.atomic(*args, **kwargs)
+
+    monkeypatch.setattr(links, "start_create", taken_elsewhere)
+    monkeypatch.setattr(engine, "transaction", Meanwhile())
+    assert engine.run_job(inv_job.pk) == "pending"
+    inv_job.refresh_from_db()
+    assert inv_job.waiting_for_id is None
+    assert inv_job.next_attempt_at <= timezone.now()
