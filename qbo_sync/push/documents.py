@@ -210,10 +210,12 @@ def _dependency(run: JobRun, kind: str, obj: Any, fn: Callable[[Any], str]) -> s
         job.error_message = f"Needed by job {run.job.pk}: {err}" + (f" — {fix}" if fix else "")
         job.finished_at, job.claimed_until = timezone.now(), None
         job.save()
+        run.finished.append(job.pk)
         raise
     job.status, job.qbo_id, job.finished_at = SyncJob.Status.SUCCEEDED, qbo_id, timezone.now()
     job.claimed_until = None
     job.save()
+    run.finished.append(job.pk)
     run.note(f"Pushed the {kind} first (job {job.pk}).")
     return qbo_id
 

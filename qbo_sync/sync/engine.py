@@ -198,6 +198,9 @@ def attempt(step: Try, fn: Callable[[], Any]) -> bool:
             job.waiting_for_id = None
             _finish(job, None, started, SyncJob.Status.PENDING, message=str(defer), run=run,
                     next_in=defer.seconds)
+        # Back at its time even if nothing wakes it (what it waits for gave up, or it
+        # waits for nothing in particular), not at the next sweep.
+        dispatch_at_on_commit(job.pk, job.next_attempt_at)
         _wake_if_done(job, defer.waiting_for)
     except BudgetSpent as spent:
         # Held back before sending: not a failed try; due again when budget frees.
@@ -248,7 +251,8 @@ def after(step: Try) -> str:
 def after_all(steps: list[Try]) -> None:
     """:func:`after` for the steps of a batch run at once: one query finds what waited
     for any of them."""
-    if done := [step.job.pk for step in steps if step.job.status != SyncJob.Status.PENDING]:
+    done = [step.job.pk for step in steps if step.job.status != SyncJob.Status.PENDING]
+    if done := [*done, *(pk for step in steps for pk in step.run.finished)]:
         _wake_waiters(done)
 
 

@@ -45,6 +45,9 @@ class JobRun:
     totals: dict[str, Any] = field(default_factory=dict)
     #: QuickBooks' response to the run's last write (``push.context.record``).
     written: dict[str, Any] = field(default_factory=dict)
+    #: Other job rows the run finished (a dependency pushed inline): what waited for
+    #: them is woken with what waited for the job.
+    finished: list[int] = field(default_factory=list)
 
     def note(self, text: str) -> None:
         self.notes.append(text)

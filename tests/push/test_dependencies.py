@@ -255,3 +255,31 @@ def test_a_try_whose_awaited_job_vanishes_as_it_saves_runs_again_soon(
     inv_job.refresh_from_db()
     assert inv_job.waiting_for_id is None
     assert inv_job.next_attempt_at <= timezone.now()
+
+
+def test_what_waits_for_a_customer_pushed_inline_is_woken_when_it_is_in(
+        qbo_simulator, connected, us_workspace, monkeypatch):
+    """A job that waits for another job's inline push of a customer (the Sync Health row
+    of that dependency) runs as soon as that push is done, not at the next sweep."""
+    from qbo_sync.push import documents
+
+    dispatched: list[int] = []
+    monkeypatch.setattr(outbox, "dispatch_many",
+                        lambda ids, drain=False: dispatched.extend(ids) or len(ids))
+    with receivers.muted():
+        contact = Contact.objects.create(workspace=us_workspace, display_name="Globex LLC")
+    first, second = (job_for(send_invoice(contact, number=f"INV-0000{n}")) for n in (1, 2))
+    later = timezone.now() + timedelta(minutes=5)
+    real_row = documents._dependency_row
+
+    def row(run, kind, obj):  # the second invoice waits for the first one's customer push
+        job, before = real_row(run, kind, obj)
+        SyncJob.objects.filter(pk=second.pk).update(waiting_for=job, next_attempt_at=later)
+        return job, before
+
+    monkeypatch.setattr(documents, "_dependency_row", row)
+    dispatched.clear()
+    assert engine.run_job(first.pk) == "succeeded"
+    second.refresh_from_db()
+    assert second.next_attempt_at <= timezone.now()
+    assert second.pk in dispatched
