@@ -5,6 +5,9 @@
         [--contacts 20] [--invoices 100] [--latency 0.15] [--stack sqlite|postgres]
         [--steady 20] [--steady-every 2.5]
 
+``--realms 0`` measures the steady pushes alone (invoice sent → in QuickBooks, nothing
+else queued).
+
 One fresh stack per run, set up by ``bench_backfill``'s ``one()`` (a SQLite file and
 django-q2's ORM broker, or with ``--stack postgres`` the PostgreSQL database
 ``qbo_backfill``, which it drops and creates, and a Redis of the run's own; do not run
@@ -304,6 +307,28 @@ def _own_books(sim: Any, realm: str, slug: str, contacts: int, invoices: int) ->
             and all(c["DisplayName"].startswith(f"{slug} ") for c in customers))
 
 
+def _backfill_verdict(backfill_rows: list[dict], secs: Any) -> list[str]:
+    """Whether every backfilling company progressed, minute by minute, and finished."""
+    late = [x for x in backfill_rows if x["first_job_s"] is None or x["first_job_s"] >= 60]
+    slowest = max(backfill_rows, key=lambda x: (x["first_job_s"] is None,
+                                                x["first_job_s"] or 0))
+    unfinished = [x["realm"] for x in backfill_rows if x["done"] < x["jobs"]]
+    # A minute with no job done before the company's last one: it was passed over.
+    idle = [x["realm"] for x in backfill_rows if x["last_job_s"] is not None
+            and 0 in x["per_minute"][:int(x["last_job_s"] // 60) + 1]]
+    gap = max(backfill_rows, key=lambda x: x["longest_gap_s"] or 0)
+    return [
+        "every realm progressed in the first minute: "
+        + (f"no ({', '.join(x['realm'] for x in late)})" if late else "yes")
+        + f" (slowest first job: {slowest['realm']}, {secs(slowest['first_job_s'])})",
+        "every realm progressed in every minute until it finished: "
+        + (f"no ({', '.join(idle)})" if idle else "yes")
+        + f" (longest wait for a job: {secs(gap['longest_gap_s'])}, {gap['realm']})",
+        "every realm finished: " + (f"no ({', '.join(unfinished)})" if unfinished else "yes")
+        + f" (the last at {max((x['last_job_s'] or 0) for x in backfill_rows):.1f} s)",
+    ]
+
+
 def _report(r: dict, args: argparse.Namespace) -> None:
     rows = r["rows"]
     backfill_rows = rows[:-1]
@@ -343,23 +368,8 @@ def _report(r: dict, args: argparse.Namespace) -> None:
               f"{max(steady):.2f} s; {len(during)} sent while backfill jobs were queued, "
               f"their median {statistics.median(during) if during else float('nan'):.2f} s")
         print(f"      each, in seconds: {' '.join(f'{x:.1f}' for x in steady)}")
-    late = [x for x in backfill_rows if x["first_job_s"] is None or x["first_job_s"] >= 60]
-    slowest = max(backfill_rows, key=lambda x: (x["first_job_s"] is None,
-                                                x["first_job_s"] or 0))
-    unfinished = [x["realm"] for x in backfill_rows if x["done"] < x["jobs"]]
-    # A minute with no job done before the company's last one: it was passed over.
-    idle = [x["realm"] for x in backfill_rows if x["last_job_s"] is not None
-            and 0 in x["per_minute"][:int(x["last_job_s"] // 60) + 1]]
-    gap = max(backfill_rows, key=lambda x: x["longest_gap_s"] or 0)
-    verdict = [
-        "every realm progressed in the first minute: "
-        + (f"no ({', '.join(x['realm'] for x in late)})" if late else "yes")
-        + f" (slowest first job: {slowest['realm']}, {secs(slowest['first_job_s'])})",
-        "every realm progressed in every minute until it finished: "
-        + (f"no ({', '.join(idle)})" if idle else "yes")
-        + f" (longest wait for a job: {secs(gap['longest_gap_s'])}, {gap['realm']})",
-        "every realm finished: " + (f"no ({', '.join(unfinished)})" if unfinished else "yes")
-        + f" (the last at {max((x['last_job_s'] or 0) for x in backfill_rows):.1f} s)",
+    verdict = _backfill_verdict(backfill_rows, secs) if backfill_rows else []
+    verdict += [
         f"max calls/60 s per realm: {max(x['max_calls_60s'] for x in rows)} "
         f"(limit {PER_MINUTE})",
         f"max /batch calls/60 s per realm: {max(x['max_batch_60s'] for x in rows)} "
