@@ -68,6 +68,20 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def stop_cluster(cluster: subprocess.Popen, cpu_before: float) -> float:
+    """Stop the cluster; the CPU seconds it used: the larger of the live count (every
+    process of the cluster, before it stops) and what the exited processes were
+    charged since ``cpu_before`` (:func:`_children_cpu`)."""
+    live_cpu = _group_cpu(cluster.pid)
+    os.killpg(cluster.pid, signal.SIGTERM)
+    try:
+        cluster.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(cluster.pid, signal.SIGKILL)
+        cluster.wait()
+    return max(live_cpu, _children_cpu() - cpu_before)
+
+
 def one(args: argparse.Namespace) -> dict:
     """One run in this process (started by :func:`main` with ``--one``)."""
     import secrets
@@ -171,16 +185,7 @@ def _measure(args: argparse.Namespace, port: int, workdir: Path) -> dict:
         time.sleep(0.25)
     wall = time.monotonic() - started
     load_after = os.getloadavg()
-    live_cpu = _group_cpu(cluster.pid)
-    os.killpg(cluster.pid, signal.SIGTERM)
-    try:
-        cluster.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        os.killpg(cluster.pid, signal.SIGKILL)
-        cluster.wait()
-    # The larger of the live count (every process of the cluster, before it stops) and
-    # what the exited processes were charged.
-    cpu = max(live_cpu, _children_cpu() - cpu_before)
+    cpu = stop_cluster(cluster, cpu_before)
     calls = [r for r in sim.requests_log if r.realm is not None]
     kinds = Counter(r.path.split("/")[4] if len(r.path.split("/")) > 4 else r.path
                     for r in calls)

@@ -41,7 +41,6 @@ import argparse
 import json
 import math
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -54,7 +53,7 @@ from typing import Any
 from unittest import mock
 
 from benchmarks import bench_backfill
-from benchmarks.bench_backfill import LINES, _children_cpu, _group_cpu
+from benchmarks.bench_backfill import LINES, _children_cpu, stop_cluster
 
 ROOT = Path(__file__).resolve().parent.parent
 WINDOW_S = 60.0  # QBO's minute (docs/qbo-rules.md §3)
@@ -185,16 +184,7 @@ def _measure(args: argparse.Namespace, port: int, workdir: Path) -> dict:
         time.sleep(0.25)
     wall = time.monotonic() - started
     load_after = os.getloadavg()
-    live_cpu = _group_cpu(cluster.pid)
-    os.killpg(cluster.pid, signal.SIGTERM)
-    try:
-        cluster.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        os.killpg(cluster.pid, signal.SIGKILL)
-        cluster.wait()
-    # As bench_backfill: the larger of the live count and what the exited processes
-    # were charged.
-    cpu = max(live_cpu, _children_cpu() - cpu_before)
+    cpu = stop_cluster(cluster, cpu_before)
 
     def since(moment: datetime) -> float:
         return (moment - t0).total_seconds()

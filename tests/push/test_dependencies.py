@@ -201,16 +201,9 @@ def test_an_invoice_waits_for_the_worker_creating_its_customer(qbo_simulator, co
     inv_job = job_for(invoice)
     theirs: list[SyncJob] = []
 
-    def taken_elsewhere(link):  # the other worker's row comes after ours
-        now = timezone.now()
-        theirs.append(SyncJob.objects.create(
-            connection=connected, workspace="default", content_type_id=link.content_type_id,
-            object_id=link.object_id, entity="contact", action="create", status="running",
-            claimed_by="other-host:4242", claimed_until=now + timedelta(minutes=5),
-            next_attempt_at=now, max_attempts=5))
-        return False
 
-    monkeypatch.setattr(links, "start_create", taken_elsewhere)
+    # The other worker's row comes after ours.
+    monkeypatch.setattr(links, "start_create", _taken_elsewhere(connected, theirs))
     assert engine.run_job(inv_job.pk) == "pending"
     inv_job.refresh_from_db()
     assert inv_job.waiting_for_id == theirs[0].pk
@@ -232,14 +225,6 @@ def test_a_try_whose_awaited_job_vanishes_as_it_saves_runs_again_soon(
     inv_job = job_for(send_invoice(contact))
     theirs: list[SyncJob] = []
 
-    def taken_elsewhere(link):
-        now = timezone.now()
-        theirs.append(SyncJob.objects.create(
-            connection=connected, workspace="default", content_type_id=link.content_type_id,
-            object_id=link.object_id, entity="contact", action="create", status="running",
-            claimed_by="other-host:4242", claimed_until=now + timedelta(minutes=5),
-            next_attempt_at=now, max_attempts=5))
-        return False
 
     from django.db import transaction
 
@@ -249,7 +234,7 @@ def test_a_try_whose_awaited_job_vanishes_as_it_saves_runs_again_soon(
                 SyncJob.objects.filter(pk=theirs[0].pk).delete()
             return transaction.atomic(*args, **kwargs)
 
-    monkeypatch.setattr(links, "start_create", taken_elsewhere)
+    monkeypatch.setattr(links, "start_create", _taken_elsewhere(connected, theirs))
     monkeypatch.setattr(engine, "transaction", Meanwhile())
     assert engine.run_job(inv_job.pk) == "pending"
     inv_job.refresh_from_db()
@@ -283,3 +268,19 @@ def test_what_waits_for_a_customer_pushed_inline_is_woken_when_it_is_in(
     second.refresh_from_db()
     assert second.next_attempt_at <= timezone.now()
     assert second.pk in dispatched
+
+
+def _taken_elsewhere(connected, theirs: list):
+    """A stand-in for ``links.start_create`` that finds the create mark held by another
+    worker, whose running job it writes into ``theirs``."""
+
+    def start_create(link):
+        now = timezone.now()
+        theirs.append(SyncJob.objects.create(
+            connection=connected, workspace="default", content_type_id=link.content_type_id,
+            object_id=link.object_id, entity="contact", action="create", status="running",
+            claimed_by="other-host:4242", claimed_until=now + timedelta(minutes=5),
+            next_attempt_at=now, max_attempts=5))
+        return False
+
+    return start_create
