@@ -151,9 +151,7 @@ def enqueue(
             return found
         job.save(force_insert=True)  # a worker took it first: a job of our own
     if pending:
-        if len(_marked) > 10_000:  # rolled-back saves never dispatch; forgetting costs
-            _marked.clear()        # only the UPDATE this set saves
-        _marked.add(job.pk)
+        _mark([job.pk])
         dispatch_on_commit(job.pk)
     return job
 
@@ -161,6 +159,12 @@ def enqueue(
 #: Jobs written already marked dispatched (by :func:`enqueue`): their dispatch needs no
 #: UPDATE, unless the broker refuses them.
 _marked: set[int] = set()
+
+
+def _mark(pks: list[int]) -> None:
+    if len(_marked) > 10_000:  # rolled-back saves never dispatch; forgetting costs only
+        _marked.clear()        # the UPDATE this set saves
+    _marked.update(pks)
 
 
 def _join(waiting: SyncJob, action: str, trigger: str = "") -> bool:
@@ -281,7 +285,7 @@ def enqueue_many(kind: str, objs: list[Any], *, connection: Connection,
             pks = list(SyncJob.objects.filter(
                 content_type=ct, object_id__in=ids, status=status, dispatched_at=now,
                 created_at__gte=now).order_by("pk").values_list("pk", flat=True))
-        _marked.update(pks)
+        _mark(pks)
         drain = batchable(kind, action)
         transaction.on_commit(lambda: dispatch_many(pks, drain=drain))
     return len(set(ids))
