@@ -40,6 +40,7 @@ import time
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 BATCH_ITEMS, BATCHES_PER_MINUTE = 30, 40  # docs/qbo-rules.md §3
@@ -67,6 +68,18 @@ def _group_cpu(pgid: int) -> float:
 def _children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
+
+
+def start(args: argparse.Namespace, run_one: Any) -> str | None:
+    """From the project's root: with ``--one``, the run itself (its result printed as
+    JSON), and None; else the commit to print with the conditions."""
+    sys.path.insert(0, str(ROOT))
+    os.chdir(ROOT)
+    if args.one:
+        print(json.dumps(run_one(args)))
+        return None
+    return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                          text=True, cwd=ROOT).stdout.strip()
 
 
 def stop_cluster(cluster: subprocess.Popen, cpu_before: float) -> float:
@@ -230,13 +243,9 @@ def main() -> None:
                         help="the minute budgets in a Redis the workers share")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    sys.path.insert(0, str(ROOT))
-    os.chdir(ROOT)
-    if args.one:
-        print(json.dumps(one(args)))
+    commit = start(args, one)
+    if commit is None:
         return
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                            text=True, cwd=ROOT).stdout.strip()
     print(f"backfill: {args.contacts} contacts + {args.invoices} sent invoices, "
           f"{args.latency:.2f} s latency per call, QBO's throttles on, {args.stack} stack, "
           f"RATE_LIMIT_MAX_WAIT {args.max_wait if args.max_wait is not None else 'default'}, "

@@ -391,13 +391,9 @@ def main() -> None:
     # What bench_backfill's stack setup reads: the product's budget settings as shipped.
     parser.set_defaults(max_wait=None, shared_budget=False)
     args = parser.parse_args()
-    sys.path.insert(0, str(ROOT))
-    os.chdir(ROOT)
-    if args.one:
-        print(json.dumps(one(args)))
+    commit = bench_backfill.start(args, one)
+    if commit is None:
         return
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                            text=True, cwd=ROOT).stdout.strip()
     print(f"fairness: {args.realms} companies backfilling at once, each {args.contacts} "
           f"contacts + {args.invoices} sent invoices, and one more sending {args.steady} "
           f"invoices one every {args.steady_every:g} s; {args.workers} workers, "
