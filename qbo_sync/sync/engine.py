@@ -185,16 +185,14 @@ def attempt(step: Try, fn: Callable[[], Any]) -> bool:
         job.attempts -= 1  # waiting on a dependency is not a failed try
         step.attempt.delete()
         job.error = {}
-        awaited = defer.waiting_for
-        # A job gone already (a row given up and deleted) cannot be waited for; the
-        # check below then runs this one again at once.
-        job.waiting_for_id = (awaited if awaited and SyncJob.objects.filter(pk=awaited).exists()
-                              else None)
+        job.waiting_for_id = defer.waiting_for
         try:
             with transaction.atomic():
                 _finish(job, None, started, SyncJob.Status.PENDING, message=str(defer),
                         run=run, next_in=defer.seconds)
-        except IntegrityError:  # it was deleted as this one saved that it waits for it
+        except IntegrityError:
+            # The job waited for is gone (a dependency row given up and deleted by
+            # another worker): wait for nothing; the check below runs this one at once.
             job.waiting_for_id = None
             _finish(job, None, started, SyncJob.Status.PENDING, message=str(defer), run=run,
                     next_in=defer.seconds)
@@ -252,7 +250,8 @@ def after_all(steps: list[Try]) -> None:
     """:func:`after` for the steps of a batch run at once: one query finds what waited
     for any of them."""
     done = [step.job.pk for step in steps if step.job.status != SyncJob.Status.PENDING]
-    if done := [*done, *(pk for step in steps for pk in step.run.finished)]:
+    done += [pk for step in steps for pk in step.run.finished]  # dependencies pushed
+    if done:
         _wake_waiters(done)
 
 
