@@ -294,7 +294,10 @@ class EntityLink(models.Model):
 
 class SyncJob(models.Model):
     """One sync intent: the outbox row written in the host's transaction, and the
-    record Sync Health shows."""
+    record Sync Health shows.
+
+    The fields a new job leaves empty have a database default too (``db_default``): the
+    outbox's INSERT leaves them out (``sync/insert.py``)."""
 
     class Direction(models.TextChoices):
         PUSH = "push", "Push to QuickBooks"
@@ -313,30 +316,34 @@ class SyncJob(models.Model):
     connection = models.ForeignKey(
         Connection, null=True, blank=True, on_delete=models.CASCADE, related_name="jobs"
     )
-    workspace = models.CharField(max_length=100, db_index=True)
+    # Indexed by the (workspace, created_at) index of Meta, and content type by the
+    # outbox's (content type, object id, status): every index is one more write on each
+    # save's INSERT (docs/architecture.md, invariant 4).
+    workspace = models.CharField(max_length=100)
     content_type = models.ForeignKey(
-        ContentType, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        ContentType, null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+        db_index=False,
     )
     object_id = models.CharField(max_length=64, blank=True)
     entity = models.CharField(max_length=32)  # contact, invoice, payment, credit_memo, refund
     action = models.CharField(max_length=32, choices=JobAction.choices)
-    direction = models.CharField(max_length=8, choices=Direction.choices, default=Direction.PUSH)
-    status = models.CharField(
-        max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True
-    )
-    attempts = models.PositiveIntegerField(default=0)
+    direction = models.CharField(max_length=8, choices=Direction.choices, default=Direction.PUSH,
+                                 db_default=Direction.PUSH)
+    # Both indexed by Meta's (status, next_attempt_at), which every claim and sweep uses.
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0, db_default=0)
     max_attempts = models.PositiveIntegerField(default=5)
-    next_attempt_at = models.DateTimeField(default=timezone.now, db_index=True)
-    claimed_by = models.CharField(max_length=100, blank=True)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    claimed_by = models.CharField(max_length=100, blank=True, default="", db_default="")
     claimed_until = models.DateTimeField(null=True, blank=True)
-    request_id = models.CharField(max_length=50, blank=True)
-    error = models.JSONField(default=dict, blank=True)
-    error_message = models.TextField(blank=True)
-    payload = models.JSONField(default=dict, blank=True)  # masked
-    response = models.JSONField(default=dict, blank=True)  # masked
+    request_id = models.CharField(max_length=50, blank=True, default="", db_default="")
+    error = models.JSONField(default=dict, blank=True, db_default={})
+    error_message = models.TextField(blank=True, default="", db_default="")
+    payload = models.JSONField(default=dict, blank=True, db_default={})  # masked
+    response = models.JSONField(default=dict, blank=True, db_default={})  # masked
     #: For "differs": the app's and QuickBooks' figures, the difference, cause and fix.
-    totals = models.JSONField(default=dict, blank=True)
-    qbo_id = models.CharField(max_length=32, blank=True)
+    totals = models.JSONField(default=dict, blank=True, db_default={})
+    qbo_id = models.CharField(max_length=32, blank=True, default="", db_default="")
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
@@ -362,6 +369,8 @@ class SyncJob(models.Model):
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["status", "next_attempt_at"]),
+            # Sync Health, the API's job list and the metrics: one workspace's jobs by age.
+            models.Index(fields=["workspace", "created_at"], name="qbo_sync_job_workspace"),
             # The outbox's "is a job for this object still waiting?" lookup.
             models.Index(fields=["content_type", "object_id", "status"],
                          name="qbo_sync_job_object_status"),

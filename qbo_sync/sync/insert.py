@@ -5,7 +5,9 @@ statement (``outbox.enqueue``).
 The statement's text is built once per process and database from the same querysets
 the rest of the outbox uses (:func:`waiting_jobs`, :func:`unchanged`), compiled with
 stand-in values that each call replaces: a save pays for its values, not for the ORM
-compiling the same SQL again.
+compiling the same SQL again. It names only the columns the job sets: the ones a new
+job leaves empty take their database default (``db_default``, or NULL), so the host's
+save binds, sends and plans fewer values.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connections, router
-from django.db.models import QuerySet
+from django.db.models import NOT_PROVIDED, Field, QuerySet
 
 from ..models import Connection, JobAction, SyncJob
 
@@ -28,7 +30,19 @@ _CT, _OBJECT, _KIND = -918_273_645, "\x00object", "\x00kind"
 _STAND_INS = {"id": -918_273_646, "workspace": "\x00workspace", "status": "\x00status",
               "connected_at": datetime(1901, 1, 1, tzinfo=UTC)}
 
-_compiled: dict[tuple[str, bool, bool], tuple[str, list[Any]]] = {}
+_compiled: dict[tuple[str, bool, bool, tuple[str, ...]], tuple[str, list[Any]]] = {}
+
+
+def _database_default(field: Field) -> Any:
+    """What the column holds when an INSERT leaves it out (NOT_PROVIDED: no default)."""
+    if field.db_default is not NOT_PROVIDED:
+        return field.db_default
+    return None if field.null else NOT_PROVIDED
+
+
+#: The fields whose column has a default of its own, with it.
+_OPTIONAL = [(f, _database_default(f)) for f in SyncJob._meta.concrete_fields
+             if not f.primary_key and _database_default(f) is not NOT_PROVIDED]
 
 
 def waiting_jobs(content_type_id: int, object_id: str, kind: str, action: str) -> QuerySet:
@@ -56,8 +70,10 @@ def insert_unless_waiting(job: SyncJob, *, remembered: Connection | None = None)
     alias = router.db_for_write(SyncJob)
     db = connections[alias]
     settle = job.action == JobAction.SETTLE
-    sql, tail = _statement(alias, settle, remembered is not None)
-    fields = [f for f in SyncJob._meta.concrete_fields if not f.primary_key]
+    left = tuple(f.attname for f, default in _OPTIONAL
+                 if getattr(job, f.attname) == default)
+    sql, tail = _statement(alias, settle, remembered is not None, left)
+    fields = _written(left)
     given = {_CT: job.content_type_id, _OBJECT: job.object_id, _KIND: job.entity}
     if remembered is not None:
         given.update({_lookup_value(name, _STAND_INS[name], db):
@@ -82,14 +98,21 @@ def _lookup_value(name: str, value: Any, db: Any) -> Any:
     return field.get_db_prep_value(field.get_prep_value(value), db, prepared=True)
 
 
-def _statement(alias: str, settle: bool, guarded: bool) -> tuple[str, list[Any]]:
+def _written(left: tuple[str, ...]) -> list[Field]:
+    """The fields the INSERT names: all but the key and those ``left`` to the database."""
+    return [f for f in SyncJob._meta.concrete_fields
+            if not f.primary_key and f.attname not in left]
+
+
+def _statement(alias: str, settle: bool, guarded: bool,
+               left: tuple[str, ...]) -> tuple[str, list[Any]]:
     """The statement's text and the parameters of its conditions (stand-ins included),
     built the first time."""
-    key = (alias, settle, guarded)
+    key = (alias, settle, guarded, left)
     if key not in _compiled:
         db = connections[alias]
         quote = db.ops.quote_name
-        fields = [f for f in SyncJob._meta.concrete_fields if not f.primary_key]
+        fields = _written(left)
         # PostgreSQL types a bare parameter in a SELECT list as text; SQLite needs no
         # cast (and a CAST there would change the value's affinity).
         cells = [f"CAST(%s AS {f.db_type(db)})" if db.vendor == "postgresql" else "%s"

@@ -67,3 +67,28 @@ def test_a_refused_enqueue_leaves_the_job_to_the_sweeper(connected, contact, mon
     make_invoice(contact, number="INV-00001").send()
     job = SyncJob.objects.get(entity="invoice")
     assert (job.status, job.dispatched_at) == ("pending", None)
+
+
+def test_the_insert_names_only_what_a_new_job_sets(connected, contact, monkeypatch,
+                                                   django_user_model):
+    """The columns a new job leaves empty take their database default; a value that is
+    not the default (a person asking, a job parked) is written as given."""
+    monkeypatch.setattr(queue.Conf, "SYNC", False)
+    sql = _send(make_invoice(contact, number="INV-00001"))
+    insert = next(s for s in sql if s.startswith('INSERT INTO "qbo_sync_syncjob"'))
+    named = insert.split(") SELECT")[0]
+    for column in ("payload", "error", "totals", "claimed_by", "waiting_for_id",
+                   "requested_by_id", "started_at"):
+        assert f'"{column}"' not in named
+    job = SyncJob.objects.get(entity="invoice")
+    assert (job.payload, job.error, job.totals, job.response) == ({}, {}, {}, {})
+    assert (job.claimed_by, job.error_message, job.qbo_id, job.attempts) == ("", "", "", 0)
+    assert (job.direction, job.waiting_for_id, job.requested_by_id) == ("push", None, None)
+    assert job.dispatched_at is not None and job.correlation_id is not None
+
+    person = django_user_model.objects.create(username="ada")
+    from qbo_sync.sync import outbox
+    invoice = Invoice.objects.get(number="INV-00001")
+    SyncJob.objects.all().delete()
+    asked = outbox.enqueue("invoice", invoice, user=person)
+    assert SyncJob.objects.get(pk=asked.pk).requested_by_id == person.pk
