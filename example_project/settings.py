@@ -74,6 +74,12 @@ TEMPLATES = [
     }
 ]
 
+# Persistent connections, checked before reuse. Django's default (0) closes a connection
+# whenever close_old_connections runs: django-q2's ORM broker runs it each time it looks
+# for tasks (five times a second), and its workers around every task, so each would open
+# a new connection every time (README, "Installing into a host project").
+PERSISTENT = {"CONN_MAX_AGE": 600, "CONN_HEALTH_CHECKS": True}
+
 if os.environ.get("QBO_DB") == "postgres":
     DATABASES = {
         "default": {
@@ -82,6 +88,7 @@ if os.environ.get("QBO_DB") == "postgres":
             "USER": os.environ.get("PGUSER", "postgres"),
             "HOST": os.environ.get("PGHOST", "127.0.0.1"),
             "PORT": os.environ.get("PGPORT", "5432"),
+            **PERSISTENT,
         }
     }
 else:
@@ -95,6 +102,7 @@ else:
                 "transaction_mode": "IMMEDIATE",
                 "init_command": "PRAGMA journal_mode=WAL;",
             },
+            **PERSISTENT,
         }
     }
 
