@@ -329,7 +329,8 @@ class SyncJob(models.Model):
     action = models.CharField(max_length=32, choices=JobAction.choices)
     direction = models.CharField(max_length=8, choices=Direction.choices, default=Direction.PUSH,
                                  db_default=Direction.PUSH)
-    # Both indexed by Meta's (status, next_attempt_at), which every claim and sweep uses.
+    # Status and next_attempt_at: indexed together by Meta's (status, next_attempt_at),
+    # which every claim and sweep uses.
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0, db_default=0)
     max_attempts = models.PositiveIntegerField(default=5)

@@ -15,9 +15,6 @@ from example_project.settings import Q_CLUSTER  # noqa: E402
 
 Q_CLUSTER = {**Q_CLUSTER, "sync": True}  # django-q2 reads this once, at import
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-# Connections closed after each request, as Django's default: a connection kept by a
-# server thread a test started would stop the test database from being dropped.
-DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
     # A file, not the shared-cache memory database: there SQLite reports "table is

@@ -30,7 +30,8 @@ _CT, _OBJECT, _KIND = -918_273_645, "\x00object", "\x00kind"
 _STAND_INS = {"id": -918_273_646, "workspace": "\x00workspace", "status": "\x00status",
               "connected_at": datetime(1901, 1, 1, tzinfo=UTC)}
 
-_compiled: dict[tuple[str, bool, bool, tuple[str, ...]], tuple[str, list[Any]]] = {}
+_compiled: dict[tuple[str, bool, bool, tuple[str, ...]],
+                tuple[str, list[Any], list[Field]]] = {}
 
 
 def _database_default(field: Field) -> Any:
@@ -72,8 +73,7 @@ def insert_unless_waiting(job: SyncJob, *, remembered: Connection | None = None)
     settle = job.action == JobAction.SETTLE
     left = tuple(f.attname for f, default in _OPTIONAL
                  if getattr(job, f.attname) == default)
-    sql, tail = _statement(alias, settle, remembered is not None, left)
-    fields = _written(left)
+    sql, tail, fields = _statement(alias, settle, remembered is not None, left)
     given = {_CT: job.content_type_id, _OBJECT: job.object_id, _KIND: job.entity}
     if remembered is not None:
         given.update({_lookup_value(name, _STAND_INS[name], db):
@@ -98,21 +98,17 @@ def _lookup_value(name: str, value: Any, db: Any) -> Any:
     return field.get_db_prep_value(field.get_prep_value(value), db, prepared=True)
 
 
-def _written(left: tuple[str, ...]) -> list[Field]:
-    """The fields the INSERT names: all but the key and those ``left`` to the database."""
-    return [f for f in SyncJob._meta.concrete_fields
-            if not f.primary_key and f.attname not in left]
-
-
 def _statement(alias: str, settle: bool, guarded: bool,
-               left: tuple[str, ...]) -> tuple[str, list[Any]]:
-    """The statement's text and the parameters of its conditions (stand-ins included),
-    built the first time."""
+               left: tuple[str, ...]) -> tuple[str, list[Any], list[Field]]:
+    """The statement's text, the parameters of its conditions (stand-ins included) and
+    the fields it names (all but the key and those ``left`` to the database), built the
+    first time."""
     key = (alias, settle, guarded, left)
     if key not in _compiled:
         db = connections[alias]
         quote = db.ops.quote_name
-        fields = _written(left)
+        fields = [f for f in SyncJob._meta.concrete_fields
+                  if not f.primary_key and f.attname not in left]
         # PostgreSQL types a bare parameter in a SELECT list as text; SQLite needs no
         # cast (and a CAST there would change the value's affinity).
         cells = [f"CAST(%s AS {f.db_type(db)})" if db.vendor == "postgresql" else "%s"
@@ -129,5 +125,5 @@ def _statement(alias: str, settle: bool, guarded: bool,
                f"({', '.join(quote(f.column) for f in fields)}) "
                f"SELECT {', '.join(cells)} WHERE {where} "
                f"RETURNING {quote(SyncJob._meta.pk.column)}")
-        _compiled[key] = (sql, tail)
+        _compiled[key] = (sql, tail, fields)
     return _compiled[key]

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from example_project.billing.models import Invoice
 from qbo_sync import receivers
 from qbo_sync.models import SyncJob
-from qbo_sync.sync import queue
+from qbo_sync.sync import outbox, queue
 
 from .conftest import make_invoice
 
@@ -72,7 +72,7 @@ def test_a_refused_enqueue_leaves_the_job_to_the_sweeper(connected, contact, mon
 def test_the_insert_names_only_what_a_new_job_sets(connected, contact, monkeypatch,
                                                    django_user_model):
     """The columns a new job leaves empty take their database default; a value that is
-    not the default (a person asking, a job parked) is written as given."""
+    not the default (a person asking) is written as given."""
     monkeypatch.setattr(queue.Conf, "SYNC", False)
     sql = _send(make_invoice(contact, number="INV-00001"))
     insert = next(s for s in sql if s.startswith('INSERT INTO "qbo_sync_syncjob"'))
@@ -87,7 +87,6 @@ def test_the_insert_names_only_what_a_new_job_sets(connected, contact, monkeypat
     assert job.dispatched_at is not None and job.correlation_id is not None
 
     person = django_user_model.objects.create(username="ada")
-    from qbo_sync.sync import outbox
     invoice = Invoice.objects.get(number="INV-00001")
     SyncJob.objects.all().delete()
     asked = outbox.enqueue("invoice", invoice, user=person)
